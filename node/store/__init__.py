@@ -1,0 +1,1 @@
+"""Durable job records: an embedded SQLite store and a shared Redis store."""
