@@ -81,6 +81,9 @@ class JobService(Protocol):
         self, client: str, job_id: str, status: JobStatus, containers: Sequence[str]
     ) -> None: ...
 
+    def health(self) -> bool:
+        """True while the actor system is doing its work (GET /health: 200 or 503)."""
+
     def info(self) -> dict[str, Any]:
         """The body of GET /info."""
 

@@ -1,0 +1,1 @@
+"""The concurrency shell: supervised pykka actors that hold state and talk."""
