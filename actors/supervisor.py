@@ -13,6 +13,7 @@ manager can start it afresh, instead of serving /health with dead workers.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import random
 import threading
@@ -265,10 +266,8 @@ class Supervisor(pykka.ThreadingActor):
         def fire() -> None:
             with self._timers.lock:
                 self._timers.pending.discard(timer)
-            try:
+            with contextlib.suppress(pykka.ActorDeadError):
                 ref.tell(message)
-            except pykka.ActorDeadError:
-                pass
 
         timer = threading.Timer(delay, fire)
         timer.daemon = True

@@ -107,7 +107,7 @@ def test_crashing_child_restarts_alone_while_others_serve(system):
 
 
 def test_failure_inside_ask_reaches_supervisor(system):
-    sup, directory = start(system, [ChildSpec("a", lambda ctx: Worker.start(ctx))], policy=FAST)
+    _sup, directory = start(system, [ChildSpec("a", lambda ctx: Worker.start(ctx))], policy=FAST)
     with pytest.raises(RuntimeError):
         directory.ask("a", Crash(), timeout=2)
     ref = wait_generation(directory, "a", 1)
@@ -122,7 +122,7 @@ def test_exceeding_restart_intensity_escalates(system):
         reasons.append(reason)
         escalated.set()
 
-    sup, directory = start(system, [ChildSpec("a", lambda ctx: Worker.start(ctx))],
+    _sup, directory = start(system, [ChildSpec("a", lambda ctx: Worker.start(ctx))],
                            policy=FAST, on_escalate=on_escalate)
     for gen in range(FAST.max_restarts + 1):
         ref = wait_generation(directory, "a", gen)
