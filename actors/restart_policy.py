@@ -26,8 +26,8 @@ class RestartPolicy:
     def backoff(self, consecutive_failures: int, rand: random.Random | None = None) -> float:
         exponent = max(consecutive_failures - 1, 0)
         base = min(self.backoff_initial * (2**exponent), self.backoff_max)
-        r = (rand or random).random()
-        return base * (1.0 + self.jitter * r)
+        r: float = (rand or random).random()
+        return float(base * (1.0 + self.jitter * r))
 
 
 @dataclass

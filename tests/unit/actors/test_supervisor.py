@@ -7,7 +7,7 @@ from typing import Any
 import pykka
 import pytest
 
-from actors.base import ChildContext, SupervisedActor
+from actors.base import ActorFailed, ChildContext, SupervisedActor
 from actors.directory import ActorUnavailable, Directory
 from actors.restart_policy import RestartPolicy
 from actors.supervisor import (
@@ -62,7 +62,7 @@ def wait_generation(directory: Directory, name: str, generation: int, timeout: f
             ref = directory.get(name)
             if ref.ask(Echo(0), timeout=1)[1] >= generation:
                 return ref
-        except (ActorUnavailable, pykka.ActorDeadError):
+        except (ActorUnavailable, ActorFailed, pykka.ActorDeadError):
             pass
         deadline.wait(0.01)
     raise AssertionError(f"{name} never reached generation {generation}")
