@@ -7,95 +7,102 @@ default, so a file written for the original never needs them.
 
 from __future__ import annotations
 
+from typing import Annotated, Literal
+
 import msgspec
 
 ZERO_ADDRESS = "0x0000000000000000000000000000000000000000"
 
+# Range constraints live in the types so that the loader reports them per field.
+Port = Annotated[int, msgspec.Meta(ge=1, le=65535)]
+PositiveInt = Annotated[int, msgspec.Meta(gt=0)]
+NonNegativeInt = Annotated[int, msgspec.Meta(ge=0)]
+PositiveFloat = Annotated[float, msgspec.Meta(gt=0)]
+NonNegativeFloat = Annotated[float, msgspec.Meta(ge=0)]
+LogLevel = Literal["debug", "info", "warning", "error"]
+StoreBackend = Literal["sqlite", "redis"]
 
-class _Frozen(msgspec.Struct, frozen=True, kw_only=True):
-    pass
+
+class RateLimit(msgspec.Struct, frozen=True, kw_only=True):
+    num_requests: PositiveInt = 60
+    period: PositiveInt = 60
 
 
-class RateLimit(_Frozen):
-    num_requests: int = 60
-    period: int = 60
-
-
-class Server(_Frozen):
-    port: int = 4000
+class Server(msgspec.Struct, frozen=True, kw_only=True):
+    port: Port = 4000
     rate_limit: RateLimit = msgspec.field(default_factory=RateLimit)
     # ours
     host: str = "0.0.0.0"
-    max_body_bytes: int = 1_048_576
+    max_body_bytes: PositiveInt = 1_048_576
     trusted_proxies: tuple[str, ...] = ()
-    threads: int = 16
-    graceful_timeout: float = 30.0
+    threads: PositiveInt = 16
+    graceful_timeout: NonNegativeFloat = 30.0
 
 
-class Log(_Frozen):
+class Log(msgspec.Struct, frozen=True, kw_only=True):
     path: str | None = "infernet_node.log"
-    max_file_size: int = 1_073_741_824
-    backup_count: int = 2
+    max_file_size: PositiveInt = 1_073_741_824
+    backup_count: NonNegativeInt = 2
     # ours
-    level: str = "info"
+    level: LogLevel = "info"
 
 
-class Redis(_Frozen):
+class Redis(msgspec.Struct, frozen=True, kw_only=True):
     host: str = "redis"
-    port: int = 6379
+    port: Port = 6379
     # ours
-    db: int = 0
+    db: NonNegativeInt = 0
     password: str | None = None
 
 
-class Store(_Frozen):
+class Store(msgspec.Struct, frozen=True, kw_only=True):
     """Ours: where job records live."""
 
-    backend: str = "sqlite"  # "sqlite" | "redis"
+    backend: StoreBackend = "sqlite"
     data_dir: str = "data"
-    finished_ttl: float = 7 * 24 * 3600.0
-    running_ttl: float = 15 * 60.0
+    finished_ttl: PositiveFloat = 7 * 24 * 3600.0
+    running_ttl: PositiveFloat = 15 * 60.0
 
 
-class DockerCredentials(_Frozen):
+class DockerCredentials(msgspec.Struct, frozen=True, kw_only=True):
     username: str
     password: str
     # ours
     registry: str | None = None
 
 
-class SnapshotSync(_Frozen):
-    sleep: float = 1.0
-    batch_size: int = 500
-    starting_sub_id: int = 0
-    sync_period: float = 0.5
+class SnapshotSync(msgspec.Struct, frozen=True, kw_only=True):
+    sleep: NonNegativeFloat = 1.0
+    batch_size: PositiveInt = 500
+    starting_sub_id: NonNegativeInt = 0
+    sync_period: NonNegativeFloat = 0.5
 
 
-class Wallet(_Frozen):
-    max_gas_limit: int = 5_000_000
+class Wallet(msgspec.Struct, frozen=True, kw_only=True):
+    max_gas_limit: PositiveInt = 5_000_000
     private_key: str | None = None
     payment_address: str | None = None
     allowed_sim_errors: tuple[str, ...] = ()
 
 
-class Chain(_Frozen):
+class Chain(msgspec.Struct, frozen=True, kw_only=True):
     enabled: bool = False
     rpc_url: str | None = None
-    trail_head_blocks: int = 1
+    trail_head_blocks: NonNegativeInt = 1
     registry_address: str | None = None
     wallet: Wallet | None = None
     snapshot_sync: SnapshotSync = msgspec.field(default_factory=SnapshotSync)
 
 
-class Container(_Frozen):
+class Container(msgspec.Struct, frozen=True, kw_only=True):
     id: str
     image: str = ""
     url: str = ""
     bearer: str = ""
-    port: int = 3000
+    port: Port = 3000
     external: bool = True
     gpu: bool = False
-    accepted_payments: dict[str, int] = msgspec.field(default_factory=dict)
+    accepted_payments: dict[str, NonNegativeInt] = msgspec.field(default_factory=dict)
     allowed_ips: tuple[str, ...] = ()
     allowed_addresses: tuple[str, ...] = ()
     allowed_delegate_addresses: tuple[str, ...] = ()
@@ -105,23 +112,23 @@ class Container(_Frozen):
     generates_proofs: bool = False
     volumes: tuple[str, ...] = ()
     # ours
-    concurrency: int = 4
-    queue_size: int = 64
-    timeout: float = 180.0
+    concurrency: PositiveInt = 4
+    queue_size: PositiveInt = 64
+    timeout: PositiveFloat = 180.0
     publish_host: str = "127.0.0.1"
-    container_port: int = 3000
+    container_port: Port = 3000
 
 
-class Stats(_Frozen):
+class Stats(msgspec.Struct, frozen=True, kw_only=True):
     """Ours: where forwarded stats go (the original hard-coded fluent-bit)."""
 
     endpoint: str | None = None
-    interval: float = 60.0
-    batch_size: int = 10
-    buffer_size: int = 1000
+    interval: PositiveFloat = 60.0
+    batch_size: PositiveInt = 10
+    buffer_size: PositiveInt = 1000
 
 
-class Config(_Frozen):
+class Config(msgspec.Struct, frozen=True, kw_only=True):
     containers: tuple[Container, ...] = ()
     chain: Chain = msgspec.field(default_factory=Chain)
     docker: DockerCredentials | None = None
@@ -130,7 +137,7 @@ class Config(_Frozen):
     manage_containers: bool = True
     redis: Redis = msgspec.field(default_factory=Redis)
     server: Server = msgspec.field(default_factory=Server)
-    startup_wait: float = 5.0
+    startup_wait: NonNegativeFloat = 5.0
     # ours
     store: Store = msgspec.field(default_factory=Store)
     stats: Stats = msgspec.field(default_factory=Stats)
