@@ -1,0 +1,458 @@
+"""HTTP client for workflow containers (containers.md §1, §2, §7, §8).
+
+Speed matters: the node should add well under a millisecond per job on top of
+the container's own time. So requests go over persistent keep-alive
+connections taken from a small per-endpoint pool, every socket has
+TCP_NODELAY (the original lost ~88 ms per call to a Nagle/delayed-ACK stall on
+keep-alive connections), and each request is written with one ``send``.
+
+A pooled connection may have been closed by the server while idle. Such
+connections are dropped before use when the socket already reports EOF, and a
+request that still fails on a reused connection with a reset, a broken pipe or
+a disconnect *before any response status* is sent once more on a fresh
+connection. Nothing else is ever retried: a container may have processed it.
+
+Faults of the container or the network never raise from ``call``: they become
+a ``ContainerError`` with a readable text. The bearer token is never logged.
+"""
+
+from __future__ import annotations
+
+import http.client
+import logging
+import select
+import socket
+import ssl
+import threading
+import time
+import urllib.parse
+from collections.abc import Iterator
+from typing import Any, NamedTuple
+
+import msgspec
+
+from node.containers.protocol import (
+    MAX_ERROR_TEXT_BYTES,
+    error_text,
+    interpret_response,
+    is_json_media_type,
+    request_body,
+    stream_request_body,
+)
+from node.messages import ContainerError, ContainerResult, StepRequest
+
+log = logging.getLogger(__name__)
+
+SERVICE_OUTPUT_PATH = "/service_output"
+SERVICE_RESOURCES_PATH = "/service-resources"
+_READ_SIZE = 65536
+# Failures that mean "the container or the network let us down".
+_FAULTS = (OSError, http.client.HTTPException)
+# Failures on a reused connection that show the server dropped it while idle.
+_STALE = (ConnectionResetError, BrokenPipeError, http.client.RemoteDisconnected)
+_TCP_QUICKACK: int | None = getattr(socket, "TCP_QUICKACK", None)
+
+
+class ContainerCallError(Exception):
+    """A streaming call failed (status >= 400, connection fault or timeout)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class ContainerEndpoint(msgspec.Struct, frozen=True):
+    """Where and how to reach one container's HTTP service."""
+
+    container: str
+    base_url: str  # e.g. "http://localhost:3000", no trailing slash
+    bearer: str | None = None
+    timeout: float = 180.0
+
+    def __post_init__(self) -> None:
+        _target(self.base_url)  # fail at construction, naming the URL
+        if self.timeout <= 0:
+            raise ValueError(f"timeout must be positive, got {self.timeout!r}")
+
+    def __repr__(self) -> str:
+        bearer = "'***'" if self.bearer else "None"
+        return (
+            f"ContainerEndpoint(container={self.container!r}, base_url={self.base_url!r}, "
+            f"bearer={bearer}, timeout={self.timeout!r})"
+        )
+
+
+class _Target(msgspec.Struct, frozen=True):
+    scheme: str
+    host: str
+    port: int
+    path: str  # prefix without trailing slash
+
+    @property
+    def origin(self) -> str:
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"{self.scheme}://{host}:{self.port}{self.path}"
+
+
+def _target(base_url: str) -> _Target:
+    parts = urllib.parse.urlsplit(base_url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError(f"base_url must be an http(s) URL with a host, got {base_url!r}")
+    try:
+        port = parts.port
+    except ValueError as exc:
+        raise ValueError(f"base_url has an invalid port: {base_url!r}") from exc
+    default_port = 443 if parts.scheme == "https" else 80
+    return _Target(
+        scheme=parts.scheme,
+        host=parts.hostname,
+        port=port or default_port,
+        path=parts.path.rstrip("/"),
+    )
+
+
+class _NoDelayHTTPConnection(http.client.HTTPConnection):
+    def connect(self) -> None:
+        super().connect()
+        self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+
+class _NoDelayHTTPSConnection(http.client.HTTPSConnection):
+    def connect(self) -> None:
+        super().connect()
+        self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+
+def _quick_ack(sock: socket.socket) -> None:
+    """Ask Linux to ACK the next segment at once instead of delaying it.
+
+    A server that writes its response head and body separately without
+    TCP_NODELAY holds the body back until its head is ACKed; with our delayed
+    ACK that stalls every keep-alive response by ~40 ms. The kernel leaves
+    quick-ACK mode on its own, so it is re-armed before every read.
+    """
+    if _TCP_QUICKACK is not None:
+        try:
+            sock.setsockopt(socket.IPPROTO_TCP, _TCP_QUICKACK, 1)
+        except OSError:
+            pass
+
+
+def _looks_closed(conn: http.client.HTTPConnection) -> bool:
+    """True if an idle connection's socket is gone, at EOF or has unexpected data.
+
+    TLS sockets are not polled: late session tickets make them readable while
+    healthy; the stale-connection retry covers them.
+    """
+    sock = conn.sock
+    if sock is None:
+        return True
+    if isinstance(sock, ssl.SSLSocket):
+        return False
+    poller = select.poll()
+    poller.register(sock, select.POLLIN | select.POLLPRI)
+    return bool(poller.poll(0))
+
+
+class _Pool:
+    """Idle keep-alive connections to one origin; at most ``max_idle`` are kept."""
+
+    def __init__(self, target: _Target, max_idle: int, tls: ssl.SSLContext | None) -> None:
+        self.target = target
+        self._max_idle = max_idle
+        self._tls = tls
+        self._idle: list[http.client.HTTPConnection] = []
+        self._lock = threading.Lock()
+
+    def new(self, timeout: float) -> http.client.HTTPConnection:
+        if self._tls is not None:
+            return _NoDelayHTTPSConnection(
+                self.target.host, self.target.port, timeout=timeout, context=self._tls
+            )
+        return _NoDelayHTTPConnection(self.target.host, self.target.port, timeout=timeout)
+
+    def get(self, timeout: float) -> tuple[http.client.HTTPConnection, bool]:
+        """A connection and whether it was reused from the pool."""
+        while True:
+            with self._lock:
+                conn = self._idle.pop() if self._idle else None
+            if conn is None:
+                return self.new(timeout), False
+            if not _looks_closed(conn):
+                return conn, True
+            conn.close()
+
+    def put(self, conn: http.client.HTTPConnection) -> None:
+        with self._lock:
+            if len(self._idle) < self._max_idle:
+                self._idle.append(conn)
+                return
+        conn.close()
+
+    def close(self) -> None:
+        with self._lock:
+            idle, self._idle = self._idle, []
+        for conn in idle:
+            conn.close()
+
+
+class _Deadline:
+    def __init__(self, timeout: float) -> None:
+        self.timeout = timeout
+        self._end = time.monotonic() + timeout
+
+    def remaining(self) -> float:
+        left = self._end - time.monotonic()
+        if left <= 0:
+            raise TimeoutError("deadline passed")
+        return left
+
+    def arm(self, conn: http.client.HTTPConnection) -> None:
+        """Bound the next socket operation by the time that is left."""
+        left = self.remaining()
+        conn.timeout = left
+        if conn.sock is not None:
+            conn.sock.settimeout(left)
+            _quick_ack(conn.sock)
+
+
+def _describe(exc: BaseException, target: _Target, timeout: float) -> str:
+    """A readable text for a network-level failure."""
+    where = target.origin
+    if isinstance(exc, TimeoutError):
+        return f"timed out after {float(timeout)} s waiting for {where}"
+    if isinstance(exc, ConnectionRefusedError):
+        return f"connection refused by {where}"
+    if isinstance(exc, socket.gaierror):
+        return f"cannot resolve the host of {where}: {exc.strerror}"
+    if isinstance(exc, ssl.SSLError):
+        return f"TLS error with {where}: {exc.reason or exc}"
+    if isinstance(exc, http.client.RemoteDisconnected):
+        return f"{where} closed the connection without answering"
+    if isinstance(exc, http.client.HTTPException):
+        return f"invalid HTTP response from {where}: {type(exc).__name__} {exc}"
+    if isinstance(exc, ConnectionError):
+        return f"connection to {where} failed: {exc.strerror or exc}"
+    return f"request to {where} failed: {exc}"
+
+
+class _Exchange(NamedTuple):
+    conn: http.client.HTTPConnection
+    response: http.client.HTTPResponse
+
+
+class ContainerClient:
+    """Thread-safe HTTP client shared by all container calls of a node."""
+
+    def __init__(self, *, max_connections_per_endpoint: int = 8) -> None:
+        if max_connections_per_endpoint < 1:
+            raise ValueError("max_connections_per_endpoint must be at least 1")
+        self._max_idle = max_connections_per_endpoint
+        self._pools: dict[_Target, _Pool] = {}
+        self._lock = threading.Lock()
+        self._tls: ssl.SSLContext | None = None
+
+    # --- public API ----------------------------------------------------------
+
+    def call(self, endpoint: ContainerEndpoint, step: StepRequest) -> ContainerResult:
+        """POST one step to ``/service_output``; never raises for container faults."""
+        pool = self._pool(endpoint.base_url)
+        deadline = _Deadline(endpoint.timeout)
+        try:
+            status, content_type, body = self._fetch(
+                pool, "POST", SERVICE_OUTPUT_PATH, request_body(step), endpoint, deadline
+            )
+        except _FAULTS as exc:
+            message = _describe(exc, pool.target, endpoint.timeout)
+            log.info(
+                "container call failed",
+                extra={"container": step.container, "job_id": step.job_id, "error": message},
+            )
+            return ContainerError(container=step.container, error=message)
+        return interpret_response(step.container, status, content_type, body)
+
+    def stream(
+        self,
+        endpoint: ContainerEndpoint,
+        data: msgspec.Raw,
+        *,
+        timeout: float | None = None,
+    ) -> Iterator[bytes]:
+        """POST a streaming request and yield the body's chunks as they arrive.
+
+        ``timeout`` bounds the *whole* stream (default: ``endpoint.timeout``).
+        Raises ``ContainerCallError`` (while iterating) for a status >= 400,
+        connection faults and timeouts. Closing the iterator early closes the
+        connection.
+        """
+        limit = endpoint.timeout if timeout is None else timeout
+        pool = self._pool(endpoint.base_url)
+        deadline = _Deadline(limit)
+        body = stream_request_body(data)
+        try:
+            exchange = self._open(pool, "POST", SERVICE_OUTPUT_PATH, body, endpoint, deadline)
+        except _FAULTS as exc:
+            raise ContainerCallError(_describe(exc, pool.target, limit)) from exc
+        conn, response = exchange.conn, exchange.response
+        finished = False
+        try:
+            if response.status >= 400:
+                deadline.arm(conn)
+                text = error_text(response.read(MAX_ERROR_TEXT_BYTES + 1))
+                message = f"HTTP {response.status}" + (f": {text}" if text else "")
+                raise ContainerCallError(message)
+            while True:
+                deadline.arm(conn)
+                chunk = response.read1(_READ_SIZE)
+                if not chunk:
+                    break
+                yield chunk
+            finished = True
+        except _FAULTS as exc:
+            raise ContainerCallError(_describe(exc, pool.target, limit)) from exc
+        finally:
+            self._release(pool, conn, response, reusable=finished)
+
+    def resources(self, endpoint: ContainerEndpoint, model_id: str | None) -> Any | None:
+        """GET ``/service-resources`` (``?model_id=...``); None on any failure."""
+        path = SERVICE_RESOURCES_PATH
+        if model_id is not None:
+            path += "?model_id=" + urllib.parse.quote(model_id, safe="")
+        pool = self._pool(endpoint.base_url)
+        try:
+            status, content_type, body = self._fetch(
+                pool, "GET", path, None, endpoint, _Deadline(endpoint.timeout)
+            )
+            if 200 <= status < 300 and is_json_media_type(content_type):
+                return msgspec.json.decode(body)
+            reason = f"HTTP {status}, content type {content_type!r}"
+        except (*_FAULTS, msgspec.DecodeError) as exc:
+            reason = (
+                "invalid JSON"
+                if isinstance(exc, msgspec.DecodeError)
+                else _describe(exc, pool.target, endpoint.timeout)
+            )
+        log.info(
+            "container resources unavailable",
+            extra={"container": endpoint.container, "error": reason},
+        )
+        return None
+
+    def close(self) -> None:
+        """Close every idle connection (the client stays usable)."""
+        with self._lock:
+            pools, self._pools = list(self._pools.values()), {}
+        for pool in pools:
+            pool.close()
+
+    # --- internals -----------------------------------------------------------
+
+    def _pool(self, base_url: str) -> _Pool:
+        target = _target(base_url)
+        with self._lock:
+            pool = self._pools.get(target)
+            if pool is None:
+                tls = self._tls_context() if target.scheme == "https" else None
+                pool = self._pools[target] = _Pool(target, self._max_idle, tls)
+            return pool
+
+    def _tls_context(self) -> ssl.SSLContext:
+        if self._tls is None:
+            self._tls = ssl.create_default_context()
+        return self._tls
+
+    @staticmethod
+    def _headers(endpoint: ContainerEndpoint, body: bytes | None) -> dict[str, str]:
+        headers = {"Accept": "application/json"}
+        if body is not None:
+            headers["Content-Type"] = "application/json"
+        if endpoint.bearer:
+            headers["Authorization"] = f"Bearer {endpoint.bearer}"
+        return headers
+
+    def _open(
+        self,
+        pool: _Pool,
+        method: str,
+        path: str,
+        body: bytes | None,
+        endpoint: ContainerEndpoint,
+        deadline: _Deadline,
+    ) -> _Exchange:
+        """Send a request and read the response head, retrying a stale connection once."""
+        url = pool.target.path + path
+        headers = self._headers(endpoint, body)
+        conn, reused = pool.get(deadline.remaining())
+        try:
+            return self._exchange(conn, method, url, body, headers, deadline)
+        except _STALE:
+            conn.close()
+            if not reused:
+                raise
+        except BaseException:
+            conn.close()
+            raise
+        log.debug(
+            "stale keep-alive connection, reconnecting",
+            extra={"container": endpoint.container},
+        )
+        conn = pool.new(deadline.remaining())
+        try:
+            return self._exchange(conn, method, url, body, headers, deadline)
+        except BaseException:
+            conn.close()
+            raise
+
+    @staticmethod
+    def _exchange(
+        conn: http.client.HTTPConnection,
+        method: str,
+        url: str,
+        body: bytes | None,
+        headers: dict[str, str],
+        deadline: _Deadline,
+    ) -> _Exchange:
+        deadline.arm(conn)
+        conn.request(method, url, body=body, headers=headers)
+        deadline.arm(conn)
+        return _Exchange(conn=conn, response=conn.getresponse())
+
+    def _fetch(
+        self,
+        pool: _Pool,
+        method: str,
+        path: str,
+        body: bytes | None,
+        endpoint: ContainerEndpoint,
+        deadline: _Deadline,
+    ) -> tuple[int, str | None, bytes]:
+        """One complete request: status, content type and the whole body."""
+        exchange = self._open(pool, method, path, body, endpoint, deadline)
+        conn, response = exchange.conn, exchange.response
+        finished = False
+        try:
+            parts = []
+            while True:
+                deadline.arm(conn)
+                part = response.read1(_READ_SIZE)
+                if not part:
+                    break
+                parts.append(part)
+            finished = True
+        finally:
+            self._release(pool, conn, response, reusable=finished)
+        return response.status, response.getheader("Content-Type"), b"".join(parts)
+
+    @staticmethod
+    def _release(
+        pool: _Pool,
+        conn: http.client.HTTPConnection,
+        response: http.client.HTTPResponse,
+        *,
+        reusable: bool,
+    ) -> None:
+        if reusable and not response.will_close:
+            response.close()
+            pool.put(conn)
+        else:
+            conn.close()
