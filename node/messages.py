@@ -141,3 +141,59 @@ class ChildRestarted(msgspec.Struct, frozen=True, tag=True):
 
 SupervisionMessage = ChildFailed | RestartChild | ChildRestarted
 RouterEvent = StepDone | ContainerStateChanged | ChildRestarted
+
+
+# --- requests to the router (asks from the REST facade) ---------------------
+
+
+class SubmitJob(msgspec.Struct, frozen=True, tag=True):
+    spec: JobSpec
+
+
+class SubmitBatch(msgspec.Struct, frozen=True, tag=True):
+    specs: tuple[JobSpec, ...]
+
+
+class Rejected(msgspec.Struct, frozen=True, tag=True):
+    """A guardian refusal carried as a value (batch items are answered, not raised)."""
+
+    error: str
+    params: msgspec.Raw
+
+
+class OpenStream(msgspec.Struct, frozen=True, tag=True):
+    spec: JobSpec
+
+
+class StreamFinished(msgspec.Struct, frozen=True, tag=True):
+    job_id: str
+    result: ContainerResult
+
+
+class RecordStatus(msgspec.Struct, frozen=True, tag=True):
+    client: str
+    job_id: str
+    status: JobStatus
+    containers: tuple[str, ...]
+
+
+class StartDraining(msgspec.Struct, frozen=True, tag=True):
+    """Stop admitting work; finish what is in flight."""
+
+
+# --- executor lifecycle -----------------------------------------------------
+
+
+class ContainerReady(msgspec.Struct, frozen=True, tag=True):
+    container: str
+    attempt: int
+
+
+class ContainerStartFailed(msgspec.Struct, frozen=True, tag=True):
+    container: str
+    attempt: int
+    error: str
+
+
+class ContainerDied(msgspec.Struct, frozen=True, tag=True):
+    container: str

@@ -1,0 +1,34 @@
+"""The ``infernet-node`` command line."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from node import __version__
+from node.cli import devchain, jobs, logs, run
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="infernet-node",
+        description="Serve Infernet compute requests (on-chain and REST) with Docker workflows.",
+    )
+    parser.add_argument("--version", action="version", version=f"infernet-node {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    run.register(sub)
+    jobs.register(sub)
+    logs.register(sub)
+    devchain.register(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    code: int = args.handler(args)
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

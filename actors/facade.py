@@ -1,0 +1,207 @@
+"""The node as the REST layer sees it: ``JobService`` implemented over the actors.
+
+Writes go to the router as asks with a deadline; reads go straight to the
+store (it is safe for concurrent readers), and figures come from the board, so
+the hot read paths never queue behind job traffic.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any
+
+import msgspec
+import pykka
+
+from actors.board import Board
+from actors.directory import ActorUnavailable, Directory
+from actors.router import ROUTER
+from node import __version__
+from node.api.service import (
+    DelegatedSubmission,
+    JobRejected,
+    JobSubmission,
+    Unavailable,
+)
+from node.config.schema import Config
+from node.containers.client import ContainerCallError, ContainerClient, ContainerEndpoint
+from node.messages import (
+    ContainerError,
+    ContainerOutput,
+    JobRecord,
+    JobSpec,
+    JobStatus,
+    OpenStream,
+    RecordStatus,
+    Rejected,
+    StreamFinished,
+    SubmitBatch,
+    SubmitJob,
+)
+from node.store.base import JobStore
+
+log = logging.getLogger(__name__)
+
+
+class NodeFacade:
+    def __init__(
+        self,
+        *,
+        config: Config,
+        directory: Directory,
+        store: JobStore,
+        board: Board,
+        client: ContainerClient,
+        endpoints: dict[str, ContainerEndpoint],
+        manager: Any | None,
+        node_address: str = "",
+        alive: Callable[[], bool] = lambda: True,
+        ask_timeout: float = 10.0,
+    ) -> None:
+        self._config = config
+        self._directory = directory
+        self._store = store
+        self._board = board
+        self._client = client
+        self._endpoints = endpoints
+        self._manager = manager
+        self._address = node_address
+        self._alive = alive
+        self._timeout = ask_timeout
+
+    # --- writes --------------------------------------------------------------
+
+    def _ask(self, message: Any) -> Any:
+        try:
+            return self._directory.ask(ROUTER, message, timeout=self._timeout)
+        except ActorUnavailable as exc:
+            raise Unavailable("the job router is restarting; retry shortly") from exc
+        except pykka.Timeout as exc:
+            raise Unavailable("the job router did not answer in time") from exc
+
+    def _spec(self, client: str, request: JobSubmission) -> JobSpec:
+        return JobSpec(id=str(uuid.uuid4()), client=client, containers=request.containers,
+                       data=request.data, requires_proof=request.requires_proof)
+
+    def submit(self, client: str, request: JobSubmission | DelegatedSubmission) -> str | None:
+        if isinstance(request, DelegatedSubmission):
+            self._delegated(request)
+            return None
+        answer: str = self._ask(SubmitJob(self._spec(client, request)))
+        return answer
+
+    def submit_batch(
+        self, client: str, requests: Sequence[JobSubmission | DelegatedSubmission]
+    ) -> list[str | JobRejected | None]:
+        answers: list[str | JobRejected | None] = [None] * len(requests)
+        specs: list[tuple[int, JobSpec]] = []
+        for i, request in enumerate(requests):
+            if isinstance(request, DelegatedSubmission):
+                try:
+                    self._delegated(request)
+                except JobRejected as exc:
+                    answers[i] = exc
+            else:
+                specs.append((i, self._spec(client, request)))
+        if specs:
+            results = self._ask(SubmitBatch(tuple(s for _, s in specs)))
+            for (i, _), result in zip(specs, results, strict=True):
+                if isinstance(result, Rejected):
+                    answers[i] = JobRejected(result.error, msgspec.json.decode(result.params))
+                else:
+                    answers[i] = result
+        return answers
+
+    def _delegated(self, request: DelegatedSubmission) -> None:
+        if not self._config.chain.enabled:
+            raise JobRejected("Chain not enabled", {})
+        raise Unavailable("delegated subscriptions are not served by this node yet")
+
+    def stream(self, client: str, request: JobSubmission) -> tuple[str, Iterator[bytes]]:
+        spec = self._spec(client, request)
+        job_id: str = self._ask(OpenStream(spec))
+        endpoint = self._endpoints[spec.containers[0]]
+        return job_id, self._stream_chunks(job_id, endpoint, spec)
+
+    def _stream_chunks(
+        self, job_id: str, endpoint: ContainerEndpoint, spec: JobSpec
+    ) -> Iterator[bytes]:
+        received: list[bytes] = []
+        container = endpoint.container
+        result: ContainerOutput | ContainerError = ContainerError(
+            container=container, error="the client disconnected before the stream ended")
+        try:
+            for chunk in self._client.stream(endpoint, spec.data):
+                received.append(chunk)
+                yield chunk
+            text = b"".join(received).decode("utf-8")
+            result = ContainerOutput(container=container,
+                                     output=msgspec.Raw(msgspec.json.encode({"output": text})))
+        except ContainerCallError as exc:
+            result = ContainerError(container=container, error=str(exc))
+        except UnicodeDecodeError:
+            result = ContainerError(container=container, error="stream output is not UTF-8")
+        finally:
+            try:
+                self._directory.tell(ROUTER, StreamFinished(job_id=job_id, result=result))
+            except ActorUnavailable:
+                log.warning("router unavailable; stream result not recorded",
+                            extra={"job_id": job_id})
+
+    def record_status(
+        self, client: str, job_id: str, status: JobStatus, containers: Sequence[str]
+    ) -> None:
+        self._ask(RecordStatus(client=client, job_id=job_id, status=status,
+                               containers=tuple(containers)))
+
+    # --- reads ------------------------------------------------------------------
+
+    def results(self, client: str, ids: Sequence[str]) -> list[JobRecord]:
+        return self._store.get_many(client, ids)
+
+    def job_ids(self, client: str, pending: bool | None) -> list[str]:
+        return self._store.list_ids(client, pending)
+
+    def health(self) -> bool:
+        if self._board.escalated or not self._alive():
+            return False
+        try:
+            self._directory.get(ROUTER)
+        except ActorUnavailable:
+            return False
+        return True
+
+    def info(self) -> dict[str, Any]:
+        states = self._board.container_states()
+        managed = self._manager is not None
+        containers = [
+            {"id": c.id, "description": c.description, "external": c.external, "image": c.image}
+            for c in self._config.containers
+            if not managed or states.get(c.id) == "ready"
+        ]
+        return {
+            "version": __version__,
+            "containers": containers,
+            "pending": {"offchain": self._board.jobs_running,
+                        "onchain": self._board.onchain_running},
+            "chain": {"enabled": self._config.chain.enabled, "address": self._address},
+        }
+
+    def resources(self, model_id: str | None) -> dict[str, Any]:
+        answers: dict[str, Any] = {}
+        for name, endpoint in self._endpoints.items():
+            body = self._client.resources(endpoint, model_id)
+            if body is not None:
+                answers[name] = body
+        return answers
+
+    def container_logs(
+        self, container: str, tail: int | None, since: float | None, follow: bool
+    ) -> Iterator[bytes]:
+        if self._manager is None or self._config.container(container) is None:
+            raise KeyError(container)
+        logs: Iterator[bytes] = self._manager.logs(container, tail=tail, since=since,
+                                                   follow=follow)
+        return logs

@@ -1,0 +1,326 @@
+"""The request router: admits jobs, persists them, and walks each through its containers.
+
+A job is written to the store as ``running`` before its id is returned, so an
+accepted job survives a crash: on start the router re-dispatches every runnable
+pending record from the step it had reached. Work per container is bounded
+(``concurrency + queue_size`` steps in flight); past that, submissions get
+``Overloaded`` (HTTP 429) rather than growing memory.
+
+Steps are addressed to executors by name. If an executor is down the step is
+parked and re-sent when the supervisor announces the executor's new
+generation; a duplicate ``StepDone`` (an old generation finishing late) is
+ignored because each job tracks the step it waits for.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import msgspec
+from node.guardian import GuardianRules, Rejection, check_offchain
+
+from actors.base import ChildContext, SupervisedActor
+from actors.board import Board
+from actors.directory import ActorUnavailable
+from node.api.service import JobRejected, Overloaded, Unavailable
+from node.config.schema import Container
+from node.containers import protocol
+from node.messages import (
+    ChildRestarted,
+    ContainerError,
+    ContainerOutput,
+    ContainerResult,
+    JobRecord,
+    JobSpec,
+    JobStatus,
+    OpenStream,
+    RecordStatus,
+    Rejected,
+    StartDraining,
+    StepDone,
+    StepRequest,
+    StreamFinished,
+    SubmitBatch,
+    SubmitJob,
+)
+from node.store.base import JobStore
+
+log = logging.getLogger(__name__)
+
+ROUTER = "router"
+
+
+def executor_name(container: str) -> str:
+    return f"executor:{container}"
+
+
+class InFlight(msgspec.Struct, frozen=True, tag=True):
+    """Ask: how many jobs are still in flight (used while draining)."""
+
+
+@dataclass
+class _Running:
+    spec: JobSpec
+    step: StepRequest | None  # None for a stream job: its caller drives the container
+    intermediate: tuple[ContainerResult, ...]
+    created_at: float
+
+
+class RouterActor(SupervisedActor):
+    expected_errors = (JobRejected, Overloaded, Unavailable)
+
+    def __init__(
+        self,
+        ctx: ChildContext,
+        *,
+        store: JobStore,
+        rules: GuardianRules,
+        containers: Mapping[str, Container],
+        board: Board,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        super().__init__(ctx)
+        self._store = store
+        self._rules = rules
+        self._containers = containers
+        self._board = board
+        self._clock = clock
+        self._jobs: dict[str, _Running] = {}
+        self._in_flight: dict[str, int] = dict.fromkeys(containers, 0)
+        self._parked: dict[str, list[StepRequest]] = {}
+        self._draining = False
+
+    # --- lifecycle ------------------------------------------------------------
+
+    def started(self) -> None:
+        recovered = self._store.runnable_pending()
+        for record in recovered:
+            self._resume(record)
+        if recovered:
+            log.info("resumed pending jobs", extra={"count": len(recovered)})
+        self._publish_counts()
+
+    def _resume(self, record: JobRecord) -> None:
+        spec = JobSpec(
+            id=record.id, client=record.client, containers=record.containers,
+            data=record.data or msgspec.Raw(b"null"), requires_proof=record.requires_proof,
+        )
+        running = _Running(spec, None, record.intermediate, record.created_at)
+        if record.intermediate and isinstance(record.intermediate[-1], ContainerOutput):
+            step = protocol.next_step(spec, len(record.intermediate) - 1, record.intermediate[-1])
+        else:
+            step = protocol.first_step(spec)
+        if step is None:  # every step had finished; only the final write was lost
+            self._jobs[spec.id] = running
+            self._finish(spec.id, record.intermediate[-1])
+            return
+        running.step = step
+        self._jobs[spec.id] = running
+        self._dispatch(step)
+
+    # --- messages -------------------------------------------------------------
+
+    def handle(self, message: Any) -> Any:
+        if isinstance(message, StepDone):
+            self._step_done(message)
+        elif isinstance(message, SubmitJob):
+            return self._submit(message.spec)
+        elif isinstance(message, SubmitBatch):
+            return self._submit_batch(message.specs)
+        elif isinstance(message, OpenStream):
+            return self._open_stream(message.spec)
+        elif isinstance(message, StreamFinished):
+            self._stream_finished(message)
+        elif isinstance(message, ChildRestarted):
+            self._executor_restarted(message.name)
+        elif isinstance(message, RecordStatus):
+            self._record_status(message)
+        elif isinstance(message, StartDraining):
+            self._draining = True
+        elif isinstance(message, InFlight):
+            return len(self._jobs)
+        else:
+            raise TypeError(f"router cannot handle {type(message).__name__}")
+        return None
+
+    # --- admission --------------------------------------------------------
+
+    def _admit(self, spec: JobSpec) -> Rejection | None:
+        if self._draining:
+            raise Unavailable("the node is shutting down")
+        rejection = check_offchain(self._rules, spec.containers, spec.requires_proof, spec.client)
+        if rejection is not None:
+            return rejection
+        first = spec.containers[0]
+        state = self._board.container(first).state
+        if state == "failed":
+            detail = self._board.container(first).detail
+            raise Unavailable(f"container {first} is not available: {detail}")
+        limit = self._containers[first].concurrency + self._containers[first].queue_size
+        if self._in_flight[first] >= limit:
+            raise Overloaded(f"container {first} has {limit} jobs queued", retry_after=1)
+        return None
+
+    def _submit(self, spec: JobSpec) -> str:
+        rejection = self._admit(spec)
+        if rejection is not None:
+            raise JobRejected(rejection.error, dict(rejection.params))
+        self._accept([spec])
+        return spec.id
+
+    def _submit_batch(self, specs: tuple[JobSpec, ...]) -> list[str | Rejected]:
+        answers: list[str | Rejected] = []
+        accepted: list[JobSpec] = []
+        for spec in specs:
+            try:
+                rejection = self._admit(spec)
+            except (Overloaded, Unavailable) as exc:
+                answers.append(Rejected(str(exc), msgspec.Raw(b"{}")))
+                continue
+            if rejection is not None:
+                answers.append(
+                    Rejected(rejection.error, msgspec.Raw(msgspec.json.encode(rejection.params)))
+                )
+                continue
+            self._in_flight[spec.containers[0]] += 1  # reserve now so the batch sees its own load
+            accepted.append(spec)
+            answers.append(spec.id)
+        for spec in accepted:
+            self._in_flight[spec.containers[0]] -= 1
+        self._accept(accepted)
+        return answers
+
+    def _accept(self, specs: list[JobSpec]) -> None:
+        now = self._clock()
+        self._store.put_many([
+            JobRecord(id=s.id, client=s.client, containers=s.containers, status="running",
+                      data=s.data, requires_proof=s.requires_proof,
+                      created_at=now, updated_at=now)
+            for s in specs
+        ])
+        for spec in specs:
+            step = protocol.first_step(spec)
+            self._jobs[spec.id] = _Running(spec, step, (), now)
+            self._dispatch(step)
+            log.info("job accepted", extra={"job_id": spec.id, "containers": spec.containers})
+        self._publish_counts()
+
+    # --- execution ---------------------------------------------------------------
+
+    def _dispatch(self, step: StepRequest) -> None:
+        self._in_flight[step.container] += 1
+        self._board.container(step.container).in_flight = self._in_flight[step.container]
+        try:
+            self.ctx.directory.tell(executor_name(step.container), step)
+        except ActorUnavailable:
+            self._parked.setdefault(executor_name(step.container), []).append(step)
+
+    def _executor_restarted(self, name: str) -> None:
+        # The old generation's mailbox is gone: re-send every step still waiting on it.
+        container = name.removeprefix("executor:")
+        parked = self._parked.pop(name, [])
+        lost = [r.step for r in self._jobs.values()
+                if r.step is not None and r.step.container == container and r.step not in parked]
+        for step in (*parked, *lost):
+            self._in_flight[step.container] -= 1
+            self._dispatch(step)
+        if parked or lost:
+            log.info("steps re-sent to a restarted executor",
+                     extra={"actor": name, "count": len(parked) + len(lost)})
+
+    def _step_done(self, done: StepDone) -> None:
+        running = self._jobs.get(done.job_id)
+        if running is None or running.step is None or running.step.step != done.step:
+            return  # a late duplicate from an executor generation that was replaced
+        container = running.step.container
+        self._in_flight[container] -= 1
+        self._board.container(container).in_flight = self._in_flight[container]
+        self._count(container, done.result, done.elapsed)
+        if isinstance(done.result, ContainerError):
+            self._finish(done.job_id, done.result)
+            return
+        nxt = protocol.next_step(running.spec, done.step, done.result)
+        if nxt is None:
+            self._finish(done.job_id, done.result)
+            return
+        running.intermediate = (*running.intermediate, done.result)
+        running.step = nxt
+        spec = running.spec
+        self._store.put(JobRecord(
+            id=spec.id, client=spec.client, containers=spec.containers, status="running",
+            data=spec.data, requires_proof=spec.requires_proof, result=None,
+            intermediate=running.intermediate, created_at=running.created_at,
+            updated_at=self._clock(), step=nxt.step,
+        ))
+        self._dispatch(nxt)
+
+    def _finish(self, job_id: str, result: ContainerResult) -> None:
+        running = self._jobs.pop(job_id)
+        spec = running.spec
+        status: JobStatus = "success" if isinstance(result, ContainerOutput) else "failed"
+        self._store.put(JobRecord(
+            id=spec.id, client=spec.client, containers=spec.containers, status=status,
+            data=spec.data, requires_proof=spec.requires_proof, result=result,
+            intermediate=running.intermediate, created_at=running.created_at,
+            updated_at=self._clock(),
+        ))
+        if status == "success":
+            self._board.jobs_succeeded += 1
+        else:
+            self._board.jobs_failed += 1
+        log.info("job finished", extra={"job_id": job_id, "status": status})
+        self._publish_counts()
+
+    def _count(self, container: str, result: ContainerResult, elapsed: float) -> None:
+        gauge = self._board.container(container)
+        if isinstance(result, ContainerOutput):
+            gauge.succeeded += 1
+        else:
+            gauge.failed += 1
+        gauge.total_seconds += elapsed
+
+    def _publish_counts(self) -> None:
+        self._board.jobs_running = len(self._jobs)
+
+    # --- streams and hand-written statuses ------------------------------------
+
+    def _open_stream(self, spec: JobSpec) -> str:
+        rejection = self._admit(spec)
+        if rejection is not None:
+            raise JobRejected(rejection.error, dict(rejection.params))
+        now = self._clock()
+        self._store.put(JobRecord(id=spec.id, client=spec.client, containers=spec.containers,
+                                  status="running", data=spec.data,
+                                  requires_proof=spec.requires_proof,
+                                  created_at=now, updated_at=now, runnable=False))
+        self._jobs[spec.id] = _Running(spec, None, (), now)
+        self._in_flight[spec.containers[0]] += 1
+        self._publish_counts()
+        return spec.id
+
+    def _stream_finished(self, msg: StreamFinished) -> None:
+        running = self._jobs.get(msg.job_id)
+        if running is None or running.step is not None:
+            return
+        container = running.spec.containers[0]
+        self._in_flight[container] -= 1
+        self._count(container, msg.result, 0.0)
+        self._finish(msg.job_id, msg.result)
+
+    def _record_status(self, msg: RecordStatus) -> None:
+        now = self._clock()
+        self._store.put(JobRecord(id=msg.job_id, client=msg.client, containers=msg.containers,
+                                  status=msg.status, created_at=now, updated_at=now,
+                                  runnable=False))
+        if msg.status != "running":
+            for name in msg.containers:
+                if name in self._containers:
+                    gauge = self._board.container(name)
+                    if msg.status == "success":
+                        gauge.succeeded += 1
+                    else:
+                        gauge.failed += 1

@@ -1,0 +1,155 @@
+"""Builds the node's actor tree from a config and runs it: start, drain, stop.
+
+Start order (each behind a readiness barrier): one executor per container, the
+Docker watcher, then the router — the router re-sends recovered jobs as soon
+as it starts, so the executors must already be there. Stop is the reverse.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import socket
+import threading
+import time
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import pykka
+from node.guardian import GuardianRules
+
+from actors.base import ChildContext
+from actors.board import Board
+from actors.directory import Directory
+from actors.executor import ExecutorActor
+from actors.facade import NodeFacade
+from actors.restart_policy import RestartPolicy
+from actors.router import ROUTER, RouterActor, executor_name
+from actors.supervisor import ChildSpec, StartChildren, StopChildren, Supervisor
+from actors.watcher import WatcherActor
+from node.config.schema import Config, Container
+from node.containers.addressing import container_base_url
+from node.containers.client import ContainerClient, ContainerEndpoint
+from node.messages import StartDraining
+from node.store.base import JobStore
+from node.store.factory import open_store
+
+log = logging.getLogger(__name__)
+
+
+def node_id_for(config: Config) -> str:
+    """A stable name for this node on this host (Docker labels, shared-store keys)."""
+    seed = f"{socket.gethostname()}:{config.server.port}"
+    return hashlib.sha256(seed.encode()).hexdigest()[:12]
+
+
+class NodeSystem:
+    def __init__(
+        self,
+        config: Config,
+        *,
+        env: Mapping[str, str] | None = None,
+        docker_factory: Callable[[], Any] | None = None,
+        store: JobStore | None = None,
+        on_escalate: Callable[[str], None] | None = None,
+        policy: RestartPolicy | None = None,
+    ) -> None:
+        self.config = config
+        self.env = dict(os.environ if env is None else env)
+        self.node_id = node_id_for(config)
+        self.board = Board()
+        self.directory = Directory()
+        self._docker_factory = docker_factory
+        self._store = store
+        self._on_escalate = on_escalate
+        self._policy = policy or RestartPolicy()
+        self._supervisor: pykka.ActorRef[Any] | None = None
+        self._stopped = threading.Event()
+        self.manager: Any | None = None
+        self.client = ContainerClient(max_connections_per_endpoint=32)
+        self.endpoints = {c.id: self._endpoint(c) for c in config.containers}
+        self.facade: NodeFacade | None = None
+
+    def _endpoint(self, c: Container) -> ContainerEndpoint:
+        return ContainerEndpoint(container=c.id, base_url=container_base_url(c, self.env),
+                                 bearer=c.bearer or None, timeout=c.timeout)
+
+    # --- start ---------------------------------------------------------------
+
+    def start(self) -> NodeFacade:
+        config = self.config
+        store = self._store or open_store(config, node_id=self.node_id)
+        self._store = store
+        if config.manage_containers and config.containers:
+            from node.containers.docker_manager import DockerManager, docker_client_from_env
+
+            docker = (self._docker_factory or docker_client_from_env)()
+            self.manager = DockerManager(docker, credentials=config.docker, node_id=self.node_id)
+        containers = {c.id: c for c in config.containers}
+        rules = GuardianRules.from_config(config)
+        board = self.board
+
+        specs: list[ChildSpec] = []
+        for c in config.containers:
+            specs.append(ChildSpec(executor_name(c.id), self._executor_factory(c)))
+        if self.manager is not None:
+            manager = self.manager
+            names = frozenset(containers)
+            specs.append(ChildSpec("watcher", lambda ctx: WatcherActor.start(
+                ctx, manager=manager, names=names)))
+        specs.append(ChildSpec(ROUTER, lambda ctx: RouterActor.start(
+            ctx, store=store, rules=rules, containers=containers, board=board)))
+
+        self._supervisor = Supervisor.start(
+            specs, self.directory, policy=self._policy, on_escalate=self._escalate,
+            notify=(ROUTER,))
+        self._supervisor.ask(StartChildren(), timeout=60)
+        self.facade = NodeFacade(
+            config=config, directory=self.directory, store=store, board=board,
+            client=self.client, endpoints=self.endpoints, manager=self.manager,
+            alive=lambda: self._supervisor is not None and self._supervisor.is_alive(),
+        )
+        log.info("node started", extra={"node_id": self.node_id,
+                                        "containers": [c.id for c in config.containers]})
+        return self.facade
+
+    def _executor_factory(self, c: Container) -> Callable[[ChildContext], pykka.ActorRef[Any]]:
+        def start(ctx: ChildContext) -> pykka.ActorRef[Any]:
+            return ExecutorActor.start(
+                ctx, spec=c, endpoint=self.endpoints[c.id], client=self.client,
+                board=self.board, manager=self.manager)
+        return start
+
+    def _escalate(self, reason: str) -> None:
+        self.board.escalated = reason
+        if self._on_escalate is not None:
+            self._on_escalate(reason)
+
+    # --- stop ------------------------------------------------------------------
+
+    def drain(self, grace: float) -> int:
+        """Stop admitting jobs and wait up to ``grace`` seconds for those in flight."""
+        try:
+            self.directory.tell(ROUTER, StartDraining())
+        except Exception:
+            return self.board.jobs_running
+        deadline = time.monotonic() + grace
+        while self.board.jobs_running and time.monotonic() < deadline:
+            self._stopped.wait(0.05)
+        if self.board.jobs_running:
+            log.warning("jobs still running at shutdown; they resume on the next start",
+                        extra={"count": self.board.jobs_running})
+        return self.board.jobs_running
+
+    def stop(self) -> None:
+        if self._supervisor is not None and self._supervisor.is_alive():
+            try:
+                self._supervisor.ask(StopChildren(), timeout=120)
+            finally:
+                self._supervisor.stop(timeout=10)
+        self.client.close()
+        if self._store is not None:
+            self._store.close()
+        self._stopped.set()
+        log.info("node stopped", extra={"node_id": self.node_id})

@@ -1,0 +1,1 @@
+"""Serving the node: gunicorn embedded, one worker that owns the actor system."""

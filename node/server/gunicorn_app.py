@@ -1,0 +1,128 @@
+"""gunicorn embedded as a library: one gthread worker that owns the actor system.
+
+Why one worker: the actors hold the node's state (queues, in-flight jobs,
+container lifecycles); a second process would run a second node. HTTP
+concurrency comes from gthread threads instead. The actor system starts in
+``post_worker_init`` — never in the master and never under ``preload_app`` —
+so a forked child never inherits live threads.
+
+Shutdown: SIGTERM and SIGINT both drain (gunicorn's default makes SIGINT a
+quick exit). The worker stops accepting, lets in-flight requests finish, then
+``worker_exit`` drains jobs for up to ``server.graceful_timeout`` seconds and
+stops actors and managed containers. Exit status 0.
+
+Escalation: when the supervisor gives up, the worker exits with gunicorn's
+APP_LOAD_ERROR status, which makes the master halt with that status, so
+systemd (Restart=on-failure) or Docker restarts the whole node.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Callable
+from typing import Any
+
+from gunicorn.app.base import BaseApplication
+from gunicorn.arbiter import Arbiter
+from gunicorn.glogging import Logger
+
+from node.config import LoadedConfig
+from node.jsonlog import JsonFormatter, configure_logging
+from node.server.late_service import LateService
+
+log = logging.getLogger(__name__)
+
+ESCALATION_EXIT = Arbiter.APP_LOAD_ERROR  # the master halts with this status
+CONTAINER_STOP_MARGIN = 30.0  # seconds beyond the job drain for stopping containers
+
+
+class JsonGunicornLogger(Logger):  # type: ignore[misc]
+    """gunicorn's own messages as JSON lines like everything else."""
+
+    def setup(self, cfg: Any) -> None:
+        super().setup(cfg)
+        for handler in self.error_log.handlers:
+            handler.setFormatter(JsonFormatter())
+
+
+class DrainingArbiter(Arbiter):  # type: ignore[misc]
+    def handle_int(self) -> None:
+        self.handle_term()
+
+
+class NodeApplication(BaseApplication):  # type: ignore[misc]
+    def __init__(
+        self,
+        loaded: LoadedConfig,
+        *,
+        log_level: str | None = None,
+        on_ready: Callable[[Any], None] | None = None,
+    ) -> None:
+        self.loaded = loaded
+        self.log_level = log_level or loaded.config.log.level
+        self.on_ready = on_ready
+        self.service = LateService()
+        self.system: Any = None
+        super().__init__()
+
+    def load_config(self) -> None:
+        server = self.loaded.config.server
+        settings: dict[str, Any] = {
+            "bind": [f"{server.host}:{server.port}"],
+            "workers": 1,
+            "worker_class": "gthread",
+            "threads": server.threads,
+            "max_requests": 0,
+            "preload_app": False,
+            "timeout": 120,
+            "keepalive": 75,
+            "graceful_timeout": server.graceful_timeout + CONTAINER_STOP_MARGIN,
+            "accesslog": None,
+            "errorlog": "-",
+            "loglevel": self.log_level,
+            "logger_class": JsonGunicornLogger,
+            "proc_name": "infernet-node",
+            "post_worker_init": self._post_worker_init,
+            "worker_exit": self._worker_exit,
+        }
+        for key, value in settings.items():
+            self.cfg.set(key, value)
+
+    def load(self) -> Any:
+        from node.api.app import ApiDeps, create_app
+
+        return create_app(ApiDeps(service=self.service, server=self.loaded.config.server))
+
+    def run(self) -> None:
+        DrainingArbiter(self).run()
+
+    # --- worker hooks (run in the worker process) -----------------------------
+
+    def _post_worker_init(self, worker: Any) -> None:
+        from actors.system import NodeSystem
+
+        config = self.loaded.config
+        configure_logging(self.log_level, path=config.log.path,
+                          max_bytes=config.log.max_file_size,
+                          backup_count=config.log.backup_count)
+        for warning in self.loaded.warnings:
+            log.warning("config warning", extra={"detail": warning})
+        self.system = NodeSystem(config, on_escalate=self._escalate)
+        self.service.bind(self.system.start())
+        if self.on_ready is not None:
+            self.on_ready(self.system)
+
+    def _worker_exit(self, server: Any, worker: Any) -> None:
+        system = self.system
+        if system is None:
+            return
+        system.drain(self.loaded.config.server.graceful_timeout)
+        self.service.bind(None)
+        system.stop()
+
+    def _escalate(self, reason: str) -> None:
+        log.critical("node exits so its process manager can restart it",
+                     extra={"reason": reason, "exit_status": ESCALATION_EXIT})
+        logging.shutdown()
+        os._exit(ESCALATION_EXIT)
