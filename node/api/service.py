@@ -66,7 +66,7 @@ class JobService(Protocol):
 
     def submit_batch(
         self, client: str, requests: Sequence[JobSubmission | DelegatedSubmission]
-    ) -> list[str | None | JobRejected]:
+    ) -> list[str | JobRejected | None]:
         """Each item admitted independently, in order; a rejection is returned, not raised."""
 
     def stream(self, client: str, request: JobSubmission) -> tuple[str, Iterator[bytes]]:

@@ -1,0 +1,61 @@
+"""The falcon WSGI app: wiring only. Resources talk to the node through JobService."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import falcon
+
+from node.api.batch import BatchResource
+from node.api.client_key import ClientKeyResolver
+from node.api.errors import register_error_handlers
+from node.api.health import HealthResource, InfoResource, ResourcesResource
+from node.api.jobs import JobsResource
+from node.api.logs import LogsResource
+from node.api.middleware import ClientMiddleware
+from node.api.openapi import OpenApiResource
+from node.api.service import JobService
+from node.api.status import StatusResource
+from node.api.stream import StreamResource
+from node.config.schema import Server
+from node.ratelimit import RateLimiter
+
+
+@dataclass(frozen=True)
+class ApiDeps:
+    service: JobService
+    server: Server = field(default_factory=Server)
+    clock: Callable[[], float] = time.monotonic
+    # A prebuilt OpenAPI document (JSON bytes); None serves node.api.openapi's.
+    openapi: bytes | None = None
+    rate_limit_keys: int = 100_000
+
+
+def _limiter(deps: ApiDeps) -> RateLimiter | None:
+    rate = deps.server.rate_limit
+    if rate.num_requests <= 0 or rate.period <= 0:
+        return None  # a zero limit in config means "no rate limiting"
+    return RateLimiter(rate.num_requests, rate.period, deps.rate_limit_keys)
+
+
+def create_app(deps: ApiDeps) -> falcon.App[Any, Any]:
+    """Raises ValueError for an invalid ``server.trusted_proxies`` entry."""
+    middleware = ClientMiddleware(
+        ClientKeyResolver(deps.server.trusted_proxies), _limiter(deps), deps.clock
+    )
+    app: falcon.App[Any, Any] = falcon.App(middleware=[middleware])
+    register_error_handlers(app)
+    service, limit = deps.service, deps.server.max_body_bytes
+    app.add_route("/health", HealthResource(service))
+    app.add_route("/info", InfoResource(service))
+    app.add_route("/resources", ResourcesResource(service))
+    app.add_route("/api/jobs", JobsResource(service, limit))
+    app.add_route("/api/jobs/batch", BatchResource(service, limit))
+    app.add_route("/api/jobs/stream", StreamResource(service, limit))
+    app.add_route("/api/status", StatusResource(service, limit))
+    app.add_route("/api/containers/{container_id}/logs", LogsResource(service))
+    app.add_route("/openapi.json", OpenApiResource(deps.openapi))
+    return app
