@@ -122,6 +122,18 @@ def _not_allowed(container: str, address: str) -> Rejection:
     return Rejection("Container not allowed for address", params)
 
 
+def _address_not_listed(
+    rules: GuardianRules, containers: Sequence[str], owner: str, *, delegated: bool
+) -> Rejection | None:
+    """The first container whose (delegate) address allow-list excludes ``owner``."""
+    for container in containers:
+        settings = rules.containers[container]
+        allowed = settings.allowed_delegate_addresses if delegated else settings.allowed_addresses
+        if allowed and owner.lower() not in allowed:
+            return _not_allowed(container, owner)
+    return None
+
+
 def _unsupported(rules: GuardianRules, containers: Sequence[str]) -> Rejection | None:
     for container in containers:
         if container not in rules.containers:
@@ -182,11 +194,7 @@ def check_delegated(
         rejection = _last_cannot_prove(rules, containers)
     if rejection is not None:
         return rejection
-    for container in containers:
-        allowed = rules.containers[container].allowed_delegate_addresses
-        if allowed and owner.lower() not in allowed:
-            return _not_allowed(container, owner)
-    return None
+    return _address_not_listed(rules, containers, owner, delegated=True)
 
 
 def check_onchain(
@@ -207,10 +215,9 @@ def check_onchain(
     rejection = _unsupported(rules, containers) or _first_not_external(rules, containers)
     if rejection is not None:
         return rejection
-    for container in containers:
-        allowed = rules.containers[container].allowed_addresses
-        if allowed and sub_owner.lower() not in allowed:
-            return _not_allowed(container, sub_owner)
+    rejection = _address_not_listed(rules, containers, sub_owner, delegated=False)
+    if rejection is not None:
+        return rejection
     if not _is_zero_address(verifier):
         rejection = _last_cannot_prove(rules, containers)
         if rejection is not None:
