@@ -183,7 +183,7 @@ class JobStoreContract:
         t = clock.now
         store.put_many(
             [
-                job("f", status="success", at=t),
+                job("f:%3A", client="::1", status="success", at=t),
                 job("fresh", status="success", at=t + FINISHED_TTL),
                 job("m", runnable=False, at=t),
                 job("r", at=t),
@@ -193,6 +193,7 @@ class JobStoreContract:
         assert store.purge_expired(t + FINISHED_TTL + 1) == 2
         assert store.purge_expired(t + FINISHED_TTL + 1) == 0
         # Even a reader whose clock is behind no longer sees purged records.
+        assert store.get("::1", "f:%3A") is None
         assert [r.id for r in store.get_many("10.0.0.1", ["f", "fresh", "m", "r"])] == [
             "fresh",
             "r",
