@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from node.config.schema import Container, DockerCredentials, Redis, Wallet
+from node.config.schema import Chain, Config, Container, DockerCredentials, Redis, Wallet
 
 MASK = "***"
 
@@ -22,6 +22,14 @@ SECRET_FIELDS: frozenset[tuple[type[Any], str]] = frozenset(
 # their values are masked and never echoed, their keys are shown.
 SECRET_VALUED_MAPS: frozenset[tuple[type[Any], str]] = frozenset({(Container, "env")})
 
+# Objects holding a secret: a wrongly typed value there (say, a bare key string
+# written where the wallet object belongs) is not echoed either.
+_SECRET_HOLDERS: frozenset[tuple[type[Any], str]] = frozenset(
+    {(Config, "docker"), (Chain, "wallet")}
+)
+
 
 def is_secret(owner: type[Any], field: str) -> bool:
-    return (owner, field) in SECRET_FIELDS or (owner, field) in SECRET_VALUED_MAPS
+    """True if errors about this field must not echo its value."""
+    pair = (owner, field)
+    return pair in SECRET_FIELDS or pair in SECRET_VALUED_MAPS or pair in _SECRET_HOLDERS
