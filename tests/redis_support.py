@@ -1,7 +1,7 @@
 """A real redis-server for tests: started on a free loopback port in a temp dir.
 
-Use the fixtures from a test module with ``pytest_plugins = ["tests.redis_support"]``
-(or import them into a conftest.py); tests using them are skipped, with the reason,
+Bring the fixtures into a test module (or a conftest.py) by assignment, e.g.
+``redis_server = redis_support.redis_server``; tests using them are skipped, with the reason,
 when the redis-server binary is not installed.
 """
 

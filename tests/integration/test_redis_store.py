@@ -12,11 +12,13 @@ from node.config.schema import Config, Redis, Store
 from node.store.base import JobStore, StoreError
 from node.store.factory import open_store
 from node.store.redis_store import RedisJobStore
+from tests import redis_support
 from tests.redis_support import RedisServer, free_port
 from tests.unit.store.store_contract import FINISHED_TTL, RUNNING_TTL, JobStoreContract, job
 
 pytestmark = pytest.mark.redis
-pytest_plugins = ["tests.redis_support"]
+redis_server = redis_support.redis_server
+redis_client = redis_support.redis_client
 
 
 @pytest.fixture
