@@ -244,13 +244,22 @@ class _Exchange(NamedTuple):
 class ContainerClient:
     """Thread-safe HTTP client shared by all container calls of a node."""
 
-    def __init__(self, *, max_connections_per_endpoint: int = 8) -> None:
+    def __init__(
+        self,
+        *,
+        max_connections_per_endpoint: int = 8,
+        ssl_context: ssl.SSLContext | None = None,
+    ) -> None:
+        """``max_connections_per_endpoint`` caps the idle connections kept per
+        origin (concurrent calls beyond it open extra, short-lived connections).
+        ``ssl_context`` replaces the default (system CAs) for https endpoints.
+        """
         if max_connections_per_endpoint < 1:
             raise ValueError("max_connections_per_endpoint must be at least 1")
         self._max_idle = max_connections_per_endpoint
         self._pools: dict[_Target, _Pool] = {}
         self._lock = threading.Lock()
-        self._tls: ssl.SSLContext | None = None
+        self._tls: ssl.SSLContext | None = ssl_context
 
     # --- public API ----------------------------------------------------------
 

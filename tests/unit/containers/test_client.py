@@ -1,5 +1,7 @@
 import json
 import socket
+import ssl
+import subprocess
 import threading
 import time
 
@@ -335,3 +337,39 @@ def test_overhead_per_call_stays_small_on_keep_alive(client):
         per_call = (time.perf_counter() - started) / 50
     assert per_call < 0.010, f"{per_call * 1000:.1f} ms per call"
     assert server.connections == 1
+
+
+def tls_server(tmp_path, reply, *, ip_in_certificate=True):
+    """A StubServer speaking TLS with a fresh self-signed certificate."""
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    san = ["-addext", "subjectAltName=IP:127.0.0.1"] if ip_in_certificate else []
+    command = ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1"]
+    command += ["-subj", "/CN=127.0.0.1", *san, "-keyout", str(key), "-out", str(cert)]
+    subprocess.run(command, check=True, capture_output=True, timeout=60)
+    server_tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    server_tls.load_cert_chain(cert, key)
+    server = StubServer(reply)
+    server.socket = server_tls.wrap_socket(server.socket, server_side=True)
+    return server, str(cert)
+
+
+def test_https_with_keep_alive(tmp_path):
+    server, cafile = tls_server(tmp_path, json_reply(b'{"secure": true}'))
+    tls_client = ContainerClient(ssl_context=ssl.create_default_context(cafile=cafile))
+    with server:
+        url = server.url.replace("http://", "https://")
+        try:
+            results = [tls_client.call(endpoint(url, bearer="b"), step()) for _ in range(3)]
+        finally:
+            tls_client.close()
+    expected = ContainerOutput(container="svc", output=msgspec.Raw(b'{"secure": true}'))
+    assert results == [expected] * 3
+    assert server.connections == 1
+    assert server.requests[0].headers["authorization"] == "Bearer b"
+
+
+def test_https_with_untrusted_certificate_is_an_error(client, tmp_path):
+    server, _ = tls_server(tmp_path, json_reply(), ip_in_certificate=False)
+    with server:
+        result = client.call(endpoint(server.url.replace("http://", "https://")), step())
+    assert isinstance(result, ContainerError) and result.error.startswith("TLS error")
