@@ -67,25 +67,21 @@ def _overloaded(req: falcon.Request, resp: falcon.Response, ex: Overloaded, para
     send_json(resp, error_body(str(ex) or "Overloaded", {}), 429)
 
 
-def _unavailable(
-    req: falcon.Request, resp: falcon.Response, ex: Unavailable, params: Any
-) -> None:
+def _unavailable(req: falcon.Request, resp: falcon.Response, ex: Unavailable, params: Any) -> None:
     send_json(resp, error_body(str(ex) or "Service unavailable", {}), 503)
 
 
 def _unexpected(req: falcon.Request, resp: falcon.Response, ex: Exception, params: Any) -> None:
-    log.exception(
-        "unhandled error in request", extra={"method": req.method, "path": req.path}
-    )
+    log.exception("unhandled error in request", extra={"method": req.method, "path": req.path})
     send_json(resp, error_body("Internal server error"), 500)
 
 
-def _serialize_http_error(
-    req: falcon.Request, resp: falcon.Response, ex: falcon.HTTPError
-) -> None:
+def _serialize_http_error(req: falcon.Request, resp: falcon.Response, ex: falcon.HTTPError) -> None:
     """Falcon's own errors (404, 405 with Allow, bad headers) as our JSON shape."""
+    # Falcon titles read "404 Not Found"; the status line already carries the code.
+    message = ex.description or (ex.title or "Error").lstrip("0123456789 ")
     resp.content_type = JSON
-    resp.data = encode_json(error_body(ex.description or ex.title or "Error", {}))
+    resp.data = encode_json(error_body(message, {}))
 
 
 def register_error_handlers(app: falcon.App[Any, Any]) -> None:

@@ -61,8 +61,17 @@ def _schemas() -> dict[str, Schema]:
         ),
         "Subscription": _obj(
             [
-                "owner", "active_at", "period", "frequency", "redundancy", "containers",
-                "lazy", "verifier", "payment_amount", "payment_token", "wallet",
+                "owner",
+                "active_at",
+                "period",
+                "frequency",
+                "redundancy",
+                "containers",
+                "lazy",
+                "verifier",
+                "payment_amount",
+                "payment_token",
+                "wallet",
             ],
             {
                 "owner": _ADDRESS,
@@ -157,8 +166,14 @@ def _body(schema: Schema) -> Schema:
 
 
 def _query(name: str, schema: Schema, description: str, **extra: Any) -> Schema:
-    return {"name": name, "in": "query", "required": False, "schema": schema,
-            "description": description, **extra}
+    return {
+        "name": name,
+        "in": "query",
+        "required": False,
+        "schema": schema,
+        "description": description,
+        **extra,
+    }
 
 
 def build_openapi() -> dict[str, Any]:
@@ -172,21 +187,31 @@ def build_openapi() -> dict[str, Any]:
             "description": "Compatible with Infernet Node v1.4.0 and infernet-client 1.4.0.",
         },
         "paths": {
-            "/health": {"get": _op(
-                "Liveness",
-                {"200": _json(_ref("Health"), "Healthy"),
-                 "503": _json(_ref("Health"), "Unhealthy")},
-                "400 429",
-            )},
-            "/info": {"get": _op(
-                "Version, containers, pending counts, chain info",
-                {"200": _json({"type": "object"}, "Node information")}, "400 429",
-            )},
-            "/resources": {"get": _op(
-                "Each container's /service-resources answer",
-                {"200": _json({"type": "object"}, "Container id -> resources")}, "400 429",
-                parameters=[_query("model_id", {"type": "string"}, "Ask about one model")],
-            )},
+            "/health": {
+                "get": _op(
+                    "Liveness",
+                    {
+                        "200": _json(_ref("Health"), "Healthy"),
+                        "503": _json(_ref("Health"), "Unhealthy"),
+                    },
+                    "400 429",
+                )
+            },
+            "/info": {
+                "get": _op(
+                    "Version, containers, pending counts, chain info",
+                    {"200": _json({"type": "object"}, "Node information")},
+                    "400 429",
+                )
+            },
+            "/resources": {
+                "get": _op(
+                    "Each container's /service-resources answer",
+                    {"200": _json({"type": "object"}, "Container id -> resources")},
+                    "400 429",
+                    parameters=[_query("model_id", {"type": "string"}, "Ask about one model")],
+                )
+            },
             "/api/jobs": {
                 "post": _op(
                     "Submit one off-chain job or one delegated subscription",
@@ -196,66 +221,113 @@ def build_openapi() -> dict[str, Any]:
                 ),
                 "get": _op(
                     "Results of this client's jobs by id, or this client's job ids",
-                    {"200": _json(
-                        {"anyOf": [{"type": "array", "items": _ref("JobResult")}, ids]},
-                        "JobResults (with id) or job ids (without id)",
-                    )},
+                    {
+                        "200": _json(
+                            {"anyOf": [{"type": "array", "items": _ref("JobResult")}, ids]},
+                            "JobResults (with id) or job ids (without id)",
+                        )
+                    },
                     "400 429 503",
                     parameters=[
-                        _query("id", ids, "Job ids; unknown ids are left out",
-                               style="form", explode=True),
-                        _query("intermediate", {"type": "string"},
-                               "'true' adds intermediate_results"),
-                        _query("pending", {"type": "string"},
-                               "Without id: 'true' running only, 'false' finished only"),
+                        _query(
+                            "id",
+                            ids,
+                            "Job ids; unknown ids are left out",
+                            style="form",
+                            explode=True,
+                        ),
+                        _query(
+                            "intermediate", {"type": "string"}, "'true' adds intermediate_results"
+                        ),
+                        _query(
+                            "pending",
+                            {"type": "string"},
+                            "Without id: 'true' running only, 'false' finished only",
+                        ),
                     ],
                 ),
             },
-            "/api/jobs/batch": {"post": _op(
-                "Submit several jobs; each is admitted or rejected on its own",
-                {"200": _json(
-                    {"type": "array",
-                     "items": {"anyOf": [_ref("JobId"), _ref("Accepted"), _ref("Error")]}},
-                    "One answer per item, in input order",
-                )},
-                "400 413 429 503",
-                requestBody=_body({"type": "array", "maxItems": MAX_BATCH,
-                                   "items": _ref("SubmitRequest")}),
-            )},
-            "/api/jobs/stream": {"post": _op(
-                "Run an off-chain job and stream the first container's output",
-                {"200": {
-                    "description": "The job id and a newline, then the raw output",
-                    "content": {"application/octet-stream": {
-                        "schema": {"type": "string", "format": "binary"}}},
-                }},
-                "400 405 413 415 422 429 503",
-                requestBody=_body(_ref("JobRequest")),
-            )},
-            "/api/status": {"put": _op(
-                "Record a job status by hand (local callers only, not rate limited)",
-                {"200": _json({"type": "null"}, "Recorded")},
-                "400 403 413 422 503",
-                requestBody=_body(_ref("StatusRequest")),
-            )},
-            "/api/containers/{container_id}/logs": {"get": _op(
-                "A managed container's log (local callers only)",
-                {"200": {"description": "Log text, streamed",
-                         "content": {"text/plain": {"schema": {"type": "string"}}}}},
-                "400 403 404 429 503",
-                parameters=[
-                    {"name": "container_id", "in": "path", "required": True,
-                     "schema": {"type": "string"}},
-                    _query("tail", {"type": "integer", "minimum": 0, "maximum": 999_999_999},
-                           "Only the last N lines"),
-                    _query("since", {"type": "number", "minimum": 0},
-                           "Only lines after this UNIX time"),
-                    _query("follow", {"enum": ["true", "false"]}, "Keep streaming new lines"),
-                ],
-            )},
-            "/openapi.json": {"get": _op(
-                "This document", {"200": _json({"type": "object"}, "OpenAPI 3.1")}, "400 429"
-            )},
+            "/api/jobs/batch": {
+                "post": _op(
+                    "Submit several jobs; each is admitted or rejected on its own",
+                    {
+                        "200": _json(
+                            {
+                                "type": "array",
+                                "items": {
+                                    "anyOf": [_ref("JobId"), _ref("Accepted"), _ref("Error")]
+                                },
+                            },
+                            "One answer per item, in input order",
+                        )
+                    },
+                    "400 413 429 503",
+                    requestBody=_body(
+                        {"type": "array", "maxItems": MAX_BATCH, "items": _ref("SubmitRequest")}
+                    ),
+                )
+            },
+            "/api/jobs/stream": {
+                "post": _op(
+                    "Run an off-chain job and stream the first container's output",
+                    {
+                        "200": {
+                            "description": "The job id and a newline, then the raw output",
+                            "content": {
+                                "application/octet-stream": {
+                                    "schema": {"type": "string", "format": "binary"}
+                                }
+                            },
+                        }
+                    },
+                    "400 405 413 415 422 429 503",
+                    requestBody=_body(_ref("JobRequest")),
+                )
+            },
+            "/api/status": {
+                "put": _op(
+                    "Record a job status by hand (local callers only, not rate limited)",
+                    {"200": _json({"type": "null"}, "Recorded")},
+                    "400 403 413 422 503",
+                    requestBody=_body(_ref("StatusRequest")),
+                )
+            },
+            "/api/containers/{container_id}/logs": {
+                "get": _op(
+                    "A managed container's log (local callers only)",
+                    {
+                        "200": {
+                            "description": "Log text, streamed",
+                            "content": {"text/plain": {"schema": {"type": "string"}}},
+                        }
+                    },
+                    "400 403 404 429 503",
+                    parameters=[
+                        {
+                            "name": "container_id",
+                            "in": "path",
+                            "required": True,
+                            "schema": {"type": "string"},
+                        },
+                        _query(
+                            "tail",
+                            {"type": "integer", "minimum": 0, "maximum": 999_999_999},
+                            "Only the last N lines",
+                        ),
+                        _query(
+                            "since",
+                            {"type": "number", "minimum": 0},
+                            "Only lines after this UNIX time",
+                        ),
+                        _query("follow", {"enum": ["true", "false"]}, "Keep streaming new lines"),
+                    ],
+                )
+            },
+            "/openapi.json": {
+                "get": _op(
+                    "This document", {"200": _json({"type": "object"}, "OpenAPI 3.1")}, "400 429"
+                )
+            },
         },
         "components": {"schemas": _schemas()},
     }

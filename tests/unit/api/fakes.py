@@ -93,7 +93,10 @@ class FakeJobService:
     ) -> None:
         self.calls.append(("record_status", (client, job_id, status, list(containers))))
         self.records[(client, job_id)] = JobRecord(
-            id=job_id, client=client, containers=tuple(containers), status=status,
+            id=job_id,
+            client=client,
+            containers=tuple(containers),
+            status=status,
             runnable=False,
         )
 
