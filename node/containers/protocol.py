@@ -37,6 +37,8 @@ _OK_CODES: tuple[Any, ...] = ("200", 200, None)
 
 def first_step(job: JobSpec) -> StepRequest:
     """The request for the job's first container."""
+    if not job.containers:
+        raise ValueError(f"job {job.id}: containers is empty")
     single = len(job.containers) == 1
     return StepRequest(
         job_id=job.id,

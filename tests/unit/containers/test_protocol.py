@@ -67,6 +67,11 @@ def test_chain_of_three_follows_the_table():
     assert next_step(spec, 2, output("C", b"{}")) is None
 
 
+def test_job_without_containers_is_refused_clearly():
+    with pytest.raises(ValueError, match="containers is empty"):
+        first_step(job([]))
+
+
 def test_onchain_source_first_of_chain_goes_offchain_destination():
     step = first_step(job(["A", "B"], JobLocation.ONCHAIN, JobLocation.ONCHAIN))
     assert (step.source, step.destination) == (JobLocation.ONCHAIN, JobLocation.OFFCHAIN)
