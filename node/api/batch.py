@@ -35,7 +35,7 @@ class BatchResource:
             items = _list_decoder.decode(body)
         except msgspec.ValidationError:
             raise ApiError(400, "Expected a list") from None
-        except msgspec.DecodeError as e:
+        except (msgspec.DecodeError, RecursionError) as e:
             raise MalformedJson(e) from None
         if len(items) > MAX_BATCH:
             raise ApiError(413, f"Batch larger than {MAX_BATCH} items", {"max_items": MAX_BATCH})

@@ -48,7 +48,10 @@ class MalformedJson(ApiError):
     """The body is not JSON at all: 400 saying where parsing stopped."""
 
     def __init__(self, cause: Exception) -> None:
-        where = str(cause).removeprefix("JSON is malformed: ")
+        if isinstance(cause, RecursionError):
+            where = "nested too deeply"
+        else:
+            where = str(cause).removeprefix("JSON is malformed: ")
         super().__init__(400, f"Malformed JSON: {where[:1].lower()}{where[1:]}")
 
 

@@ -7,7 +7,14 @@ from typing import Any
 import falcon
 import msgspec
 
-_encoder = msgspec.json.Encoder()
+
+def _as_text(obj: Any) -> str:
+    # Service-provided bodies (info, guardian params) must never fail to encode:
+    # anything msgspec does not know is sent as its text.
+    return str(obj)
+
+
+_encoder = msgspec.json.Encoder(enc_hook=_as_text)
 JSON = "application/json"
 
 

@@ -211,3 +211,23 @@ def test_submitted_job_is_visible_to_its_client_only(client):
     theirs = client.simulate_get("/api/jobs", params={"id": job_id}, remote_addr="10.0.0.2")
     assert [r["status"] for r in mine.json] == ["running"]
     assert theirs.json == []
+
+
+@pytest.mark.parametrize("path", ["/api/jobs", "/api/jobs/batch", "/api/jobs/stream"])
+def test_absurdly_deep_json_is_400_not_500(client, path):
+    for body in (b"[" * 100_000, b'{"containers": [], "data": ' + b'{"a":' * 100_000):
+        resp = client.simulate_post(path, body=body)
+        assert resp.status_code in (400, 422)
+    resp = client.simulate_post(path, body=b'{"containers": [], "data": ' + b'{"a":' * 100_000)
+    assert resp.status_code == 400
+    assert resp.json["error"] in ("Malformed JSON: nested too deeply", "Expected a list")
+
+
+def test_unencodable_guardian_params_still_give_json(client, service):
+    from node.api.service import JobRejected
+
+    service.submit_error = JobRejected("Chain not enabled", {"delegated_subscription": object()})
+    resp = post(client, JOB)
+    assert resp.status_code == 405
+    assert resp.json["error"] == "Chain not enabled"
+    assert isinstance(resp.json["params"]["delegated_subscription"], str)
