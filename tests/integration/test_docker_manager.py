@@ -19,8 +19,10 @@ from node.config.schema import Container
 from node.containers.addressing import container_base_url, container_host
 from node.containers.docker_manager import (
     ContainerStartError,
+    DockerEngineUnavailable,
     DockerManager,
     ImageUnavailable,
+    docker_client_from_env,
 )
 from node.containers.docker_spec import LABEL_CONFIG_HASH, LABEL_MANAGED, LABEL_NODE
 from tests import docker_support
@@ -77,6 +79,33 @@ def started(manager: DockerManager, spec: Container) -> str:
     container_id = manager.start(spec)
     manager.wait_ready(spec, READY_TIMEOUT)
     return container_id
+
+
+# --- engine and images ----------------------------------------------------------------
+
+
+def test_client_from_env_reaches_the_engine() -> None:
+    client = docker_client_from_env(timeout=10)
+    try:
+        assert client.ping()
+    finally:
+        client.close()
+
+
+def test_client_from_env_names_an_unreachable_engine(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: object
+) -> None:
+    monkeypatch.setenv("DOCKER_HOST", f"unix://{tmp_path}/no-engine.sock")
+    with pytest.raises(DockerEngineUnavailable, match=r"no-engine\.sock.*unreachable"):
+        docker_client_from_env(timeout=2)
+
+
+@pytest.mark.parametrize("mode", ["echo", "slow", "failing", "streaming"])
+def test_each_test_image_runs_its_mode(manager: DockerManager, mode: str) -> None:
+    spec = echo_spec(image=f"infernet-test/{mode}:latest")
+    started(manager, spec)
+    resources = json.loads(get_text(f"{container_base_url(spec, {})}/service-resources"))
+    assert resources["service_id"] == mode
 
 
 # --- start, reuse, recreate, refuse ----------------------------------------------
