@@ -113,45 +113,19 @@ class DockerManager:
 
     def start(self, spec: Container) -> str:
         """Create (or reuse) and start the container named ``spec.id``; returns its id."""
-        name = spec.id
-        digest = config_hash(spec, self._image_id(spec))
-        existing = self._find(name)
-        if existing is not None:
-            self._check_ours(existing)
-            if existing.labels.get(LABEL_CONFIG_HASH) == digest:
-                return self._reuse(existing)
-            log.info("container config changed; recreating", extra={"container": name})
-            self._remove(existing)
-        return self._create(spec, digest)
+        try:
+            return self._start(spec)
+        except _ENGINE_ERRORS as exc:
+            raise ContainerStartError(spec.id, f"engine error: {error_text(exc)}") from exc
 
     def wait_ready(
         self, spec: Container, timeout: float, stop: threading.Event | None = None
     ) -> None:
         """Return once the service answers HTTP; ContainerStartError on exit, timeout or stop."""
-        name = spec.id
-        host = container_host(os.environ)
-        waiter = stop if stop is not None else threading.Event()
-        deadline = time.monotonic() + timeout
-        while True:
-            if _http_answers(host, spec.port):
-                log.info("container ready", extra={"container": name})
-                return
-            state = self.state(name)
-            if not state.running:
-                raise ContainerStartError(
-                    name,
-                    f"exited before it was ready ({_describe(state)}); last log lines:\n"
-                    + self._tail_text(name),
-                )
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                raise ContainerStartError(
-                    name,
-                    f"no HTTP answer on {host}:{spec.port} within {timeout:g}s; last log lines:\n"
-                    + self._tail_text(name),
-                )
-            if waiter.wait(min(READY_POLL_INTERVAL, remaining)):
-                raise ContainerStartError(name, "wait for readiness cancelled")
+        try:
+            self._wait_ready(spec, timeout, stop if stop is not None else threading.Event())
+        except _ENGINE_ERRORS as exc:
+            raise ContainerStartError(spec.id, f"engine error: {error_text(exc)}") from exc
 
     def state(self, name: str) -> ContainerState:
         container = self._find(name)
@@ -178,6 +152,7 @@ class DockerManager:
         container = self._find(name)
         if container is None:
             raise ContainerStartError(name, "does not exist; start it again from its spec")
+        self._check_ours(container)
         try:
             if container.status == "running":
                 container.restart()
@@ -190,9 +165,12 @@ class DockerManager:
         log.info("container restarted", extra={"container": name})
 
     def stop(self, name: str, *, remove: bool, timeout: float = 10.0) -> None:
-        """Stop (and optionally remove) a container; nothing happens if it is already gone."""
+        """Stop (and optionally remove) one of our containers; no-op if gone or not ours."""
         container = self._find(name)
         if container is None:
+            return
+        if not self._is_ours(container):
+            log.warning("container not managed by this node; left alone", extra={"container": name})
             return
         try:
             container.stop(timeout=max(0, round(timeout)))
@@ -241,6 +219,43 @@ class DockerManager:
 
     # --- helpers ----------------------------------------------------------------
 
+    def _start(self, spec: Container) -> str:
+        name = spec.id
+        digest = config_hash(spec, self._image_id(spec))
+        existing = self._find(name)
+        if existing is not None:
+            self._check_ours(existing)
+            if existing.labels.get(LABEL_CONFIG_HASH) == digest:
+                return self._reuse(existing)
+            log.info("container config changed; recreating", extra={"container": name})
+            self._remove(existing)
+        return self._create(spec, digest)
+
+    def _wait_ready(self, spec: Container, timeout: float, waiter: threading.Event) -> None:
+        name = spec.id
+        host = container_host(os.environ)
+        deadline = time.monotonic() + timeout
+        while True:
+            if _http_answers(host, spec.port):
+                log.info("container ready", extra={"container": name})
+                return
+            state = self.state(name)
+            if not state.running:
+                raise ContainerStartError(
+                    name,
+                    f"exited before it was ready ({_describe(state)}); last log lines:\n"
+                    + self._tail_text(name),
+                )
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise ContainerStartError(
+                    name,
+                    f"no HTTP answer on {host}:{spec.port} within {timeout:g}s; last log lines:\n"
+                    + self._tail_text(name),
+                )
+            if waiter.wait(min(READY_POLL_INTERVAL, remaining)):
+                raise ContainerStartError(name, "wait for readiness cancelled")
+
     def _find(self, name: str) -> Any | None:
         try:
             container = self._client.containers.get(name)
@@ -258,6 +273,10 @@ class DockerManager:
             raise ContainerStartError(
                 spec.id, f"image {spec.image!r} is not present locally (ensure_image first)"
             ) from None
+
+    def _is_ours(self, container: Any) -> bool:
+        labels: dict[str, str] = container.labels
+        return labels.get(LABEL_MANAGED) == "true" and labels.get(LABEL_NODE) == self._node_id
 
     def _check_ours(self, container: Any) -> None:
         labels: dict[str, str] = container.labels

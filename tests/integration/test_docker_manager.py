@@ -200,6 +200,9 @@ def test_refuses_a_same_named_container_it_does_not_manage(
         with pytest.raises(ContainerStartError, match="does not manage") as caught:
             manager.start(spec)
         assert spec.id in str(caught.value)
+        with pytest.raises(ContainerStartError, match="does not manage"):
+            manager.restart(spec.id)
+        manager.stop(spec.id, remove=True)
         assert docker_client.containers.get(spec.id).id == foreign.id  # left untouched
         assert manager.managed_names() == []
     finally:
