@@ -19,6 +19,7 @@ systemd (Restart=on-failure) or Docker restarts the whole node.
 from __future__ import annotations
 
 import logging
+import math
 import os
 from collections.abc import Callable
 from typing import Any
@@ -77,7 +78,7 @@ class NodeApplication(BaseApplication):  # type: ignore[misc]
             "preload_app": False,
             "timeout": 120,
             "keepalive": 75,
-            "graceful_timeout": server.graceful_timeout + CONTAINER_STOP_MARGIN,
+            "graceful_timeout": math.ceil(server.graceful_timeout + CONTAINER_STOP_MARGIN),
             "accesslog": None,
             "errorlog": "-",
             "loglevel": self.log_level,
