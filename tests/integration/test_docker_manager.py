@@ -237,6 +237,21 @@ def test_port_conflict_fails_start_and_leaves_nothing(manager: DockerManager) ->
     assert manager.state(clash.id).exists is False
 
 
+def test_gpu_containers_request_all_gpus(
+    manager: DockerManager, docker_client: docker.DockerClient
+) -> None:
+    spec = echo_spec(gpu=True)
+    try:
+        container_id = manager.start(spec)
+    except ContainerStartError as exc:
+        # No GPU runtime on this machine: the engine refuses the device request itself.
+        assert "device" in str(exc).lower()
+        assert manager.state(spec.id).exists is False
+        return
+    requests_ = docker_client.containers.get(container_id).attrs["HostConfig"]["DeviceRequests"]
+    assert requests_[0]["Count"] == -1 and requests_[0]["Capabilities"] == [["gpu"]]
+
+
 def test_bad_command_is_a_clear_error(manager: DockerManager) -> None:
     spec = echo_spec(command="--mode 'unbalanced")
     with pytest.raises(ContainerStartError, match="'command'"):
