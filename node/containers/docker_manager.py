@@ -78,7 +78,7 @@ def docker_client_from_env(timeout: float = 30.0) -> docker.DockerClient:
     """A client configured from DOCKER_HOST & co.; DockerEngineUnavailable if nobody answers."""
     where = os.environ.get("DOCKER_HOST") or "the local socket"
     try:
-        client = docker.from_env(timeout=int(timeout))
+        client = docker.from_env(timeout=timeout)
         client.ping()
     except _ENGINE_ERRORS as exc:
         raise DockerEngineUnavailable(
