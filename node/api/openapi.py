@@ -13,7 +13,7 @@ import falcon
 from node import __version__
 from node.api.batch import MAX_BATCH
 from node.api.respond import JSON, encode_json
-from node.api.schemas import UINT256_MAX
+from node.api.schemas import UINT16_MAX, UINT32_MAX, UINT256_MAX
 
 Schema = dict[str, Any]
 
@@ -26,8 +26,8 @@ def _obj(required: list[str], props: dict[str, Schema], **extra: Any) -> Schema:
     return {"type": "object", "required": required, "properties": props, **extra}
 
 
-def _uint(bits: int) -> Schema:
-    return {"type": "integer", "minimum": 0, "maximum": 2**bits - 1}
+def _uint(maximum: int) -> Schema:
+    return {"type": "integer", "minimum": 0, "maximum": maximum}
 
 
 _ADDRESS: Schema = {"type": "string", "pattern": "^0x[0-9a-fA-F]{40}$"}
@@ -75,14 +75,14 @@ def _schemas() -> dict[str, Schema]:
             ],
             {
                 "owner": _ADDRESS,
-                "active_at": _uint(32),
-                "period": _uint(32),
-                "frequency": _uint(32),
-                "redundancy": _uint(16),
+                "active_at": _uint(UINT32_MAX),
+                "period": _uint(UINT32_MAX),
+                "frequency": _uint(UINT32_MAX),
+                "redundancy": _uint(UINT16_MAX),
                 "containers": {"type": "string", "pattern": "^(0x)?[0-9a-fA-F]{64}$"},
                 "lazy": {"type": "boolean"},
                 "verifier": _ADDRESS,
-                "payment_amount": {"type": "integer", "minimum": 0, "maximum": UINT256_MAX},
+                "payment_amount": _uint(UINT256_MAX),
                 "payment_token": _ADDRESS,
                 "wallet": _ADDRESS,
             },
@@ -90,11 +90,11 @@ def _schemas() -> dict[str, Schema]:
         "Signature": _obj(
             ["nonce", "expiry", "v", "r", "s"],
             {
-                "nonce": _uint(32),
-                "expiry": _uint(32),
+                "nonce": _uint(UINT32_MAX),
+                "expiry": _uint(UINT32_MAX),
                 "v": {"type": "integer", "enum": [0, 1, 27, 28]},
-                "r": {"type": "integer", "minimum": 0, "maximum": UINT256_MAX},
-                "s": {"type": "integer", "minimum": 0, "maximum": UINT256_MAX},
+                "r": _uint(UINT256_MAX),
+                "s": _uint(UINT256_MAX),
             },
         ),
         "DelegatedSubscriptionRequest": _obj(
@@ -263,7 +263,14 @@ def build_openapi() -> dict[str, Any]:
                     },
                     "400 413 429 503",
                     requestBody=_body(
-                        {"type": "array", "maxItems": MAX_BATCH, "items": _ref("SubmitRequest")}
+                        {
+                            "type": "array",
+                            # Not maxItems: a longer batch is 413 (too large), which
+                            # schema checkers would read as a missed validation error.
+                            "description": f"At most {MAX_BATCH} items (else 413). Items "
+                            "should be SubmitRequests; an item that is not gets an error "
+                            "in its slot of the answer.",
+                        }
                     ),
                 )
             },

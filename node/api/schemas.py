@@ -17,11 +17,14 @@ from node.api.errors import InvalidField, MalformedJson
 from node.api.service import DelegatedSubmission, JobSubmission
 from node.messages import ContainerResult, JobRecord, JobStatus
 
+UINT16_MAX = 2**16 - 1
+UINT32_MAX = 2**32 - 1
 UINT256_MAX = 2**256 - 1
-Uint32 = Annotated[int, msgspec.Meta(ge=0, le=2**32 - 1)]
-Uint16 = Annotated[int, msgspec.Meta(ge=0, le=2**16 - 1)]
 Address = Annotated[str, msgspec.Meta(pattern="^0x[0-9a-fA-F]{40}$")]
 Bytes32Hex = Annotated[str, msgspec.Meta(pattern="^(0x)?[0-9a-fA-F]{64}$")]
+# JSON Schema calls 126.0 an integer too, so integral floats are accepted (and checked);
+# integer literals are parsed with arbitrary precision.
+Number = int | float
 
 
 class JobRequest(msgspec.Struct):
@@ -31,38 +34,61 @@ class JobRequest(msgspec.Struct):
 
 
 class SubscriptionRequest(msgspec.Struct):
-    """The delegated subscription as signed (snake_case wire names, normalised values).
+    """A delegated subscription as signed, validated and normalised.
 
-    After validation, ``DelegatedSubmission.subscription`` holds this struct encoded
-    as JSON: addresses checksummed, ``containers`` as ``0x`` + 64 lower-case hex."""
+    ``DelegatedSubmission.subscription`` holds this struct encoded as JSON (decode it
+    with this type): snake_case names, addresses checksummed, ``containers`` as
+    ``0x`` + 64 lower-case hex digits, integers in range."""
 
-    owner: Address
-    active_at: Uint32
-    period: Uint32
-    frequency: Uint32
-    redundancy: Uint16
-    containers: Bytes32Hex
+    owner: str
+    active_at: int
+    period: int
+    frequency: int
+    redundancy: int
+    containers: str
     lazy: bool
-    verifier: Address
+    verifier: str
     payment_amount: int
-    payment_token: Address
-    wallet: Address
+    payment_token: str
+    wallet: str
 
 
 class SignatureRequest(msgspec.Struct):
-    """``DelegatedSubmission.signature`` holds this encoded as JSON; ``v`` is 27 or 28
-    and ``r``/``s`` are exact (arbitrary precision) integers."""
+    """``DelegatedSubmission.signature`` holds this encoded as JSON: ``v`` is 27 or 28,
+    ``r``/``s`` are exact integers."""
 
-    nonce: Uint32
-    expiry: Uint32
+    nonce: int
+    expiry: int
     v: int
     r: int
     s: int
 
 
+class _SubscriptionWire(msgspec.Struct):
+    owner: Address
+    active_at: Number
+    period: Number
+    frequency: Number
+    redundancy: Number
+    containers: Bytes32Hex
+    lazy: bool
+    verifier: Address
+    payment_amount: Number
+    payment_token: Address
+    wallet: Address
+
+
+class _SignatureWire(msgspec.Struct):
+    nonce: Number
+    expiry: Number
+    v: Number
+    r: Number
+    s: Number
+
+
 class DelegatedRequest(msgspec.Struct):
-    subscription: SubscriptionRequest
-    signature: SignatureRequest
+    subscription: _SubscriptionWire
+    signature: _SignatureWire
     data: msgspec.Raw
     requires_proof: bool | None = None
 
@@ -125,34 +151,47 @@ def _require_object(raw: msgspec.Raw, field: str) -> msgspec.Raw:
     return raw
 
 
-def _uint256(value: int, field: str) -> int:
-    if not 0 <= value <= UINT256_MAX:
-        raise InvalidField(field, "expected an integer between 0 and 2**256 - 1")
+def _uint(value: int | float, field: str, maximum: int) -> int:
+    if isinstance(value, float):
+        if not value.is_integer():
+            raise InvalidField(field, "expected an integer")
+        value = int(value)
+    if not 0 <= value <= maximum:
+        raise InvalidField(field, f"expected an integer between 0 and {maximum}")
     return value
 
 
-def _normalised_subscription(sub: SubscriptionRequest) -> SubscriptionRequest:
-    _uint256(sub.payment_amount, "subscription.payment_amount")
-    digits = sub.containers.removeprefix("0x")
-    return msgspec.structs.replace(
-        sub,
+def _normalised_subscription(sub: _SubscriptionWire) -> SubscriptionRequest:
+    field = "subscription."
+    return SubscriptionRequest(
         owner=to_checksum_address(sub.owner),
-        containers="0x" + digits.lower(),
+        active_at=_uint(sub.active_at, field + "active_at", UINT32_MAX),
+        period=_uint(sub.period, field + "period", UINT32_MAX),
+        frequency=_uint(sub.frequency, field + "frequency", UINT32_MAX),
+        redundancy=_uint(sub.redundancy, field + "redundancy", UINT16_MAX),
+        containers="0x" + sub.containers.removeprefix("0x").lower(),
+        lazy=sub.lazy,
         verifier=to_checksum_address(sub.verifier),
+        payment_amount=_uint(sub.payment_amount, field + "payment_amount", UINT256_MAX),
         payment_token=to_checksum_address(sub.payment_token),
         wallet=to_checksum_address(sub.wallet),
     )
 
 
-def _normalised_signature(sig: SignatureRequest) -> SignatureRequest:
-    if sig.v in (0, 1):
+def _normalised_signature(sig: _SignatureWire) -> SignatureRequest:
+    v = _uint(sig.v, "signature.v", 255)
+    if v in (0, 1):
         # The node's own check accepts 0/1 but the chain wants 27/28.
-        sig = msgspec.structs.replace(sig, v=sig.v + 27)
-    elif sig.v not in (27, 28):
+        v += 27
+    elif v not in (27, 28):
         raise InvalidField("signature.v", "expected 27 or 28 (or 0/1)")
-    _uint256(sig.r, "signature.r")
-    _uint256(sig.s, "signature.s")
-    return sig
+    return SignatureRequest(
+        nonce=_uint(sig.nonce, "signature.nonce", UINT32_MAX),
+        expiry=_uint(sig.expiry, "signature.expiry", UINT32_MAX),
+        v=v,
+        r=_uint(sig.r, "signature.r", UINT256_MAX),
+        s=_uint(sig.s, "signature.s", UINT256_MAX),
+    )
 
 
 def to_job(req: JobRequest) -> JobSubmission:

@@ -231,3 +231,15 @@ def test_unencodable_guardian_params_still_give_json(client, service):
     assert resp.status_code == 405
     assert resp.json["error"] == "Chain not enabled"
     assert isinstance(resp.json["params"]["delegated_subscription"], str)
+
+
+def test_integral_floats_count_as_integers_but_fractions_do_not(client, service):
+    body = {"subscription": {**SUB, "redundancy": 3.0}, "signature": {**SIG, "nonce": 126.0}}
+    resp = post(client, {**body, "data": {}})
+    assert resp.status_code == 200
+    _, sub = last_call(service, "submit")
+    assert msgspec.json.decode(sub.signature)["nonce"] == 126
+    assert b'"redundancy":3,' in bytes(sub.subscription)
+    resp = post(client, {**body, "signature": {**SIG, "nonce": 1.5}, "data": {}})
+    assert resp.status_code == 422
+    assert resp.json["error"] == "Invalid request: signature.nonce: expected an integer"
