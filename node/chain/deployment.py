@@ -227,10 +227,12 @@ def deploy_suite(
         tx_hashes.append(sender.send(data=data, gas=_deploy_gas(data)))
     sender.wait(tx_hashes, "deploying the contract suite")
 
+    addresses.setdefault("node_manager", ZERO_ADDRESS)
+    if addresses["node_manager"] != manager:
+        raise DeploymentError("NodeManager landed at another address than the Coordinator uses")
     deployment = Deployment(
         chain_id=sender.chain_id,
         deployer=sender.address,
-        node_manager=manager,
         fee_recipient=to_checksum_address(fee_recipient),
         **addresses,
     )
