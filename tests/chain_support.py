@@ -160,6 +160,15 @@ class ChainSession:
         if not self.rpc("evm_revert", [snapshot_id]):
             raise RuntimeError(f"evm_revert({snapshot_id}) refused")
 
+    @contextlib.contextmanager
+    def isolated(self) -> Iterator[ChainSession]:
+        """Everything done inside the block is rolled back (EVM snapshot) afterwards."""
+        snapshot = self.snapshot()
+        try:
+            yield self
+        finally:
+            self.revert(snapshot)
+
     def now(self) -> int:
         """Timestamp of the latest block."""
         return int(self.w3.eth.get_block("latest")["timestamp"])

@@ -18,8 +18,5 @@ def chain_session() -> Iterator[ChainSession]:
 
 @pytest.fixture
 def chain(chain_session: ChainSession) -> Iterator[ChainSession]:
-    snapshot = chain_session.snapshot()
-    try:
-        yield chain_session
-    finally:
-        chain_session.revert(snapshot)
+    with chain_session.isolated() as session:
+        yield session

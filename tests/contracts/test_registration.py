@@ -33,11 +33,8 @@ def managed_session() -> Iterator[ChainSession]:
 
 @pytest.fixture
 def managed(managed_session: ChainSession) -> Iterator[ChainSession]:
-    snapshot = managed_session.snapshot()
-    try:
-        yield managed_session
-    finally:
-        managed_session.revert(snapshot)
+    with managed_session.isolated() as session:
+        yield session
 
 
 def _manager(chain: ChainSession):  # type: ignore[no-untyped-def]
