@@ -15,13 +15,14 @@ ignored because each job tracks the step it waits for.
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import msgspec
-from node.guardian import GuardianRules, Rejection, check_offchain
+import pykka
 
 from actors.base import ChildContext, SupervisedActor
 from actors.board import Board
@@ -29,6 +30,7 @@ from actors.directory import ActorUnavailable
 from node.api.service import JobRejected, Overloaded, Unavailable
 from node.config.schema import Container
 from node.containers import protocol
+from node.guardian import GuardianRules, Rejection, check_offchain
 from node.messages import (
     ChildRestarted,
     ContainerError,
@@ -58,6 +60,10 @@ def executor_name(container: str) -> str:
     return f"executor:{container}"
 
 
+class PurgeExpired(msgspec.Struct, frozen=True, tag=True):
+    """Tick: drop job records whose TTL has passed."""
+
+
 class InFlight(msgspec.Struct, frozen=True, tag=True):
     """Ask: how many jobs are still in flight (used while draining)."""
 
@@ -82,8 +88,11 @@ class RouterActor(SupervisedActor):
         containers: Mapping[str, Container],
         board: Board,
         clock: Callable[[], float] = time.time,
+        purge_every: float = 60.0,
     ) -> None:
         super().__init__(ctx)
+        self._purge_every = purge_every
+        self._ticker_stop = threading.Event()
         self._store = store
         self._rules = rules
         self._containers = containers
@@ -103,6 +112,25 @@ class RouterActor(SupervisedActor):
         if recovered:
             log.info("resumed pending jobs", extra={"count": len(recovered)})
         self._publish_counts()
+        self._start_ticker()
+
+    def _start_ticker(self) -> None:
+        me, stop, every = self.actor_ref, self._ticker_stop, self._purge_every
+
+        def tick() -> None:
+            while not stop.wait(every):
+                try:
+                    me.tell(PurgeExpired())
+                except pykka.ActorDeadError:
+                    return
+
+        threading.Thread(target=tick, name="router-purge", daemon=True).start()
+
+    def stopping(self) -> None:
+        self._ticker_stop.set()
+
+    def failed(self) -> None:
+        self._ticker_stop.set()
 
     def _resume(self, record: JobRecord) -> None:
         spec = JobSpec(
@@ -143,6 +171,10 @@ class RouterActor(SupervisedActor):
             self._draining = True
         elif isinstance(message, InFlight):
             return len(self._jobs)
+        elif isinstance(message, PurgeExpired):
+            dropped = self._store.purge_expired(self._clock())
+            if dropped:
+                log.info("expired job records dropped", extra={"count": dropped})
         else:
             raise TypeError(f"router cannot handle {type(message).__name__}")
         return None
