@@ -35,15 +35,6 @@ _NULLABLE_BOOL: Schema = {"type": ["boolean", "null"]}
 
 
 def _schemas() -> dict[str, Schema]:
-    result = {
-        "ContainerOutput": _obj(
-            ["container", "output"], {"container": {"type": "string"}, "output": {}}
-        ),
-        "ContainerError": _obj(
-            ["container", "error"],
-            {"container": {"type": "string"}, "error": {"type": "string"}},
-        ),
-    }
     return {
         "Error": _obj(
             ["error"],
@@ -57,7 +48,10 @@ def _schemas() -> dict[str, Schema]:
                 "data": {"type": "object"},
                 "requires_proof": _NULLABLE_BOOL,
             },
-            description="Keys id, ip and type are ignored.",
+            description="Keys id, ip and type are ignored. A body with a subscription "
+            "or signature key is read as a DelegatedSubscriptionRequest.",
+            # Mirrors the body-kind detection in node.api.schemas.is_delegated.
+            **{"not": {"anyOf": [{"required": ["subscription"]}, {"required": ["signature"]}]}},
         ),
         "Subscription": _obj(
             [
@@ -113,7 +107,13 @@ def _schemas() -> dict[str, Schema]:
             "maxProperties": 0,
             "description": "A delegated subscription was accepted; results go on-chain.",
         },
-        **result,
+        "ContainerOutput": _obj(
+            ["container", "output"], {"container": {"type": "string"}, "output": {}}
+        ),
+        "ContainerError": _obj(
+            ["container", "error"],
+            {"container": {"type": "string"}, "error": {"type": "string"}},
+        ),
         "ContainerResult": {"anyOf": [_ref("ContainerOutput"), _ref("ContainerError")]},
         "JobResult": _obj(
             ["id", "status", "result"],

@@ -71,7 +71,11 @@ class JobService(Protocol):
 
     def stream(self, client: str, request: JobSubmission) -> tuple[str, Iterator[bytes]]:
         """Admit a streaming job; return its id and an iterator of the first container's
-        output chunks. The job record is finished when the iterator is exhausted or closed."""
+        output chunks. The job record is finished when the iterator is exhausted or closed.
+
+        Call the container lazily (on the first ``next()``): the REST layer sends the id
+        line as its own chunk first, and the official client takes the first chunk it
+        receives as the id."""
 
     def results(self, client: str, ids: Sequence[str]) -> list[JobRecord]: ...
 
@@ -93,4 +97,8 @@ class JobService(Protocol):
     def container_logs(
         self, container: str, tail: int | None, since: float | None, follow: bool
     ) -> Iterator[bytes]:
-        """Log lines of a managed container. Raises KeyError for an unknown container."""
+        """Log lines of a managed container. Raises KeyError for an unknown container.
+
+        The KeyError must come from this call itself (not from the first ``next()``):
+        the REST layer answers 404 before it starts streaming. The iterator's
+        ``close()`` is called when the client goes away (``follow`` streams)."""
