@@ -24,6 +24,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["devchain"]:
+        # The dev chain has its own option parser (and --help); hand it everything.
+        return devchain.run(argv[1:])
     parser = build_parser()
     args = parser.parse_args(argv)
     code: int = args.handler(args)

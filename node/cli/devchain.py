@@ -15,8 +15,12 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.set_defaults(handler=_devchain)
 
 
-def _devchain(args: argparse.Namespace) -> int:
+def run(argv: list[str]) -> int:
     from node.chain.devchain import main
 
-    code: int = main(list(args.rest))
+    code: int = main(argv)
     return code
+
+
+def _devchain(args: argparse.Namespace) -> int:
+    return run(list(args.rest))

@@ -50,6 +50,10 @@ def _logs(args: argparse.Namespace) -> int:
 
     try:
         manager = DockerManager(docker_client_from_env(), credentials=None, node_id="cli")
+        if not manager.state(args.container).exists:
+            print(f"error: no container named {args.container!r} on this Docker engine",
+                  file=sys.stderr)
+            return 1
         out = sys.stdout.buffer
         for chunk in manager.logs(args.container, tail=args.tail, since=args.since,
                                   follow=args.follow):
