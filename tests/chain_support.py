@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import pytest
 from eth_account import Account
 from eth_utils.abi import function_signature_to_4byte_selector
 from web3 import Web3
@@ -52,6 +53,8 @@ __all__ = [
     "NODE_KEY",
     "AnvilHandle",
     "ChainSession",
+    "chain",
+    "chain_session",
     "deployed_chain",
     "free_port",
     "revert_name",
@@ -243,3 +246,17 @@ def deployed_chain(block_time: float | None = None, *, node_manager: bool = Fals
             node=ANVIL_ADDRESSES[1],
             consumer=ANVIL_ADDRESSES[2],
         )
+
+
+@pytest.fixture(scope="session")
+def chain_session() -> Iterator[ChainSession]:
+    """One deployed chain per test session (import into a conftest.py to use)."""
+    with deployed_chain() as session:
+        yield session
+
+
+@pytest.fixture
+def chain(chain_session: ChainSession) -> Iterator[ChainSession]:
+    """The session's chain, with everything a test does rolled back afterwards."""
+    with chain_session.isolated() as session:
+        yield session

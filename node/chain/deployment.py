@@ -27,6 +27,7 @@ from eth_utils.crypto import keccak
 from hexbytes import HexBytes
 from web3 import Web3
 from web3.contract.contract import Contract, ContractFunction
+from web3.exceptions import TransactionNotFound
 from web3.logs import DISCARD
 from web3.types import TxReceipt, Wei
 
@@ -118,8 +119,13 @@ class Sender:
     def wait(self, tx_hashes: Sequence[bytes], what: str) -> list[TxReceipt]:
         receipts = []
         for tx_hash in tx_hashes:
-            receipt = self.w3.eth.wait_for_transaction_receipt(
-                HexBytes(tx_hash), timeout=RECEIPT_TIMEOUT)
+            # Ask once before polling: web3's waiter sleeps before its first retry, which
+            # dominates when hundreds of transactions are already mined.
+            try:
+                receipt = self.w3.eth.get_transaction_receipt(HexBytes(tx_hash))
+            except TransactionNotFound:
+                receipt = self.w3.eth.wait_for_transaction_receipt(
+                    HexBytes(tx_hash), timeout=RECEIPT_TIMEOUT)
             if receipt["status"] != 1:
                 raise DeploymentError(f"{what}: transaction 0x{tx_hash.hex()} reverted")
             receipts.append(receipt)
