@@ -40,6 +40,16 @@ class Payment:
 
 
 @dataclass(frozen=True)
+class CallbackRequest:
+    """One one-shot compute request: container chain, inputs, redundancy, payment."""
+
+    container_id: str = "hello-world"
+    inputs: bytes = b""
+    redundancy: int = 1
+    payment: Payment = Payment()
+
+
+@dataclass(frozen=True)
 class SeedResult:
     """Ids created (ascending), the contract owning them, and the transactions used."""
 
@@ -117,21 +127,19 @@ def create_callback_requests(
     deployment: Deployment,
     sender_key: str,
     count: int,
+    request: CallbackRequest = CallbackRequest(),
     *,
-    container_id: str = "hello-world",
-    inputs: bytes = b"",
-    redundancy: int = 1,
-    payment: Payment = Payment(),
     batch_size: int = DEFAULT_BATCH_SIZE,
 ) -> SeedResult:
-    """Creates `count` one-shot callback requests (active at once) owned by the
-    LoadConsumer, all serving `inputs`."""
+    """Creates `count` copies of `request` (active at once) owned by the LoadConsumer,
+    all serving the same inputs."""
     load = contract_at(w3, "LoadConsumer", deployment.load_consumer)
+    payment = request.payment
 
     def make_call(size: int) -> ContractFunction:
         return load.functions.requestComputes(
-            container_id, inputs, size, redundancy, payment.token, payment.amount,
-            payment.wallet, payment.verifier)
+            request.container_id, request.inputs, size, request.redundancy, payment.token,
+            payment.amount, payment.wallet, payment.verifier)
 
     return _run_batches(w3, deployment, sender_key, count, batch_size, make_call)
 
@@ -141,20 +149,18 @@ def send_callback_requests(
     deployment: Deployment,
     sender_key: str,
     count: int,
-    *,
-    container_id: str = "hello-world",
-    inputs: bytes = b"",
-    redundancy: int = 1,
-    payment: Payment = Payment(),
+    request: CallbackRequest = CallbackRequest(),
 ) -> SeedResult:
     """A burst of `count` separate transactions, each one ExampleCallbackConsumer
-    request with its own stored `inputs` (as real users would send them)."""
+    request with its own stored inputs (as real users would send them)."""
     if count < 0:
         raise ValueError(f"count must be >= 0 (got {count})")
     consumer = contract_at(w3, "ExampleCallbackConsumer", deployment.callback_consumer)
     sender = Sender(w3, sender_key)
-    fn = consumer.functions.requestCompute(container_id, inputs, redundancy, payment.token,
-                                           payment.amount, payment.wallet, payment.verifier)
+    payment = request.payment
+    fn = consumer.functions.requestCompute(
+        request.container_id, request.inputs, request.redundancy, payment.token,
+        payment.amount, payment.wallet, payment.verifier)
     gas = fn.estimate_gas({"from": sender.address}) * 3 // 2 if count else 0
     tx_hashes = [sender.call(fn, gas=gas) for _ in range(count)]
     receipts = sender.wait(tx_hashes, "sending callback requests")

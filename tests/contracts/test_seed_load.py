@@ -27,8 +27,9 @@ def test_batched_subscriptions_are_created_and_readable(chain: ChainSession) -> 
 
 
 def test_batched_callback_requests_are_active_and_deliverable(chain: ChainSession) -> None:
+    request = seed_load.CallbackRequest(inputs=b"shared inputs")
     result = seed_load.create_callback_requests(chain.w3, chain.deployment, CONSUMER_KEY, 250,
-                                                inputs=b"shared inputs", batch_size=100)
+                                                request, batch_size=100)
     assert len(result.ids) == 250
     assert result.transactions == 3
     load = chain.contract("LoadConsumer", chain.deployment.load_consumer).functions
@@ -40,7 +41,7 @@ def test_batched_callback_requests_are_active_and_deliverable(chain: ChainSessio
 
 def test_a_burst_of_separate_requests_keeps_each_input(chain: ChainSession) -> None:
     result = seed_load.send_callback_requests(chain.w3, chain.deployment, CONSUMER_KEY, 120,
-                                              inputs=b"burst")
+                                              seed_load.CallbackRequest(inputs=b"burst"))
     assert len(set(result.ids)) == result.transactions == 120
     consumer = chain.contract("ExampleCallbackConsumer", chain.deployment.callback_consumer)
     inputs = {consumer.functions.getContainerInputs(i, 1, 0, chain.node).call()
