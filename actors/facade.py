@@ -128,27 +128,7 @@ class NodeFacade:
     def _stream_chunks(
         self, job_id: str, endpoint: ContainerEndpoint, spec: JobSpec
     ) -> Iterator[bytes]:
-        received: list[bytes] = []
-        container = endpoint.container
-        result: ContainerOutput | ContainerError = ContainerError(
-            container=container, error="the client disconnected before the stream ended")
-        try:
-            for chunk in self._client.stream(endpoint, spec.data):
-                received.append(chunk)
-                yield chunk
-            text = b"".join(received).decode("utf-8")
-            result = ContainerOutput(container=container,
-                                     output=msgspec.Raw(msgspec.json.encode({"output": text})))
-        except ContainerCallError as exc:
-            result = ContainerError(container=container, error=str(exc))
-        except UnicodeDecodeError:
-            result = ContainerError(container=container, error="stream output is not UTF-8")
-        finally:
-            try:
-                self._directory.tell(ROUTER, StreamFinished(job_id=job_id, result=result))
-            except ActorUnavailable:
-                log.warning("router unavailable; stream result not recorded",
-                            extra={"job_id": job_id})
+        return _StreamRelay(job_id, endpoint, spec.data, self._client, self._directory)
 
     def record_status(
         self, client: str, job_id: str, status: JobStatus, containers: Sequence[str]
@@ -205,3 +185,70 @@ class NodeFacade:
         logs: Iterator[bytes] = self._manager.logs(container, tail=tail, since=since,
                                                    follow=follow)
         return logs
+
+
+class _StreamRelay:
+    """Relays a container's stream and reports how it ended exactly once.
+
+    A class rather than a generator: the WSGI server closes the iterator when the
+    client hangs up, possibly before the first ``next()``, and a generator that
+    never started would skip its ``finally`` and leave the job running.
+    """
+
+    def __init__(self, job_id: str, endpoint: ContainerEndpoint, data: msgspec.Raw,
+                 client: ContainerClient, directory: Directory) -> None:
+        self._job_id = job_id
+        self._container = endpoint.container
+        self._directory = directory
+        self._chunks: Iterator[bytes] | None = None
+        self._opener: Callable[[], Iterator[bytes]] = lambda: client.stream(endpoint, data)
+        self._received: list[bytes] = []
+        self._done = False
+
+    def __iter__(self) -> _StreamRelay:
+        return self
+
+    def __next__(self) -> bytes:
+        if self._done:
+            raise StopIteration
+        try:
+            if self._chunks is None:
+                self._chunks = iter(self._opener())
+            chunk = next(self._chunks)
+        except StopIteration:
+            self._finish_from_output()
+            raise
+        except ContainerCallError as exc:
+            self._report(ContainerError(container=self._container, error=str(exc)))
+            raise StopIteration from exc
+        self._received.append(chunk)
+        return chunk
+
+    def close(self) -> None:
+        closer = getattr(self._chunks, "close", None)
+        if callable(closer):
+            closer()
+        self._report(ContainerError(container=self._container,
+                                    error="the client disconnected before the stream ended"))
+
+    def _finish_from_output(self) -> None:
+        try:
+            text = b"".join(self._received).decode("utf-8")
+        except UnicodeDecodeError:
+            self._report(ContainerError(container=self._container,
+                                        error="stream output is not UTF-8"))
+            return
+        self._report(ContainerOutput(
+            container=self._container,
+            output=msgspec.Raw(msgspec.json.encode({"output": text}))))
+
+    def _report(self, result: ContainerOutput | ContainerError) -> None:
+        if self._done:
+            return
+        self._done = True
+        try:
+            self._directory.tell(ROUTER, StreamFinished(job_id=self._job_id, result=result))
+        except ActorUnavailable:
+            log.warning("router unavailable; stream result not recorded",
+                        extra={"job_id": self._job_id})
+

@@ -208,3 +208,14 @@ def test_full_queue_is_429_with_retry_after_over_http(
                                          {"containers": ["slow"], "data": {"sleep": 2}})
         assert conn_status == 429, body
         assert isinstance(body, dict) and "error" in body
+
+
+def test_stream_closed_before_it_starts_finishes_the_job(system) -> None:
+    node, _ = system
+    assert node.facade is not None
+    job_id, chunks = node.facade.stream("127.0.0.1", JobSubmission(
+        containers=("a",), data=msgspec.Raw(b'{"chunks": ["x"]}')))
+    chunks.close()  # what the WSGI server does when the client hangs up after the id line
+    wait_for(lambda: node.facade.results("127.0.0.1", [job_id])[0].status != "running")
+    record = node.facade.results("127.0.0.1", [job_id])[0]
+    assert record.status == "failed" and "disconnected" in record.result.error
