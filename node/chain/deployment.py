@@ -40,6 +40,7 @@ ZERO_ADDRESS = "0x0000000000000000000000000000000000000000"
 DEFAULT_FEE_RECIPIENT = to_checksum_address("0x000000000000000000000000000000000000fee0")
 DEFAULT_FEE_BPS = 500
 RECEIPT_TIMEOUT = 60.0
+FEE_REFRESH_EVERY = 8
 
 
 class DeploymentError(RuntimeError):
@@ -85,13 +86,20 @@ class Sender:
         self.address: str = self.account.address
         self.chain_id = w3.eth.chain_id
         self.nonce: int = w3.eth.get_transaction_count(self.account.address, "pending")
-        base_fee = w3.eth.get_block("latest").get("baseFeePerGas", 0)
         self._tip = 1_000_000_000
-        # Generous headroom so queued transactions survive base-fee growth.
-        self._max_fee = 4 * int(base_fee) + self._tip
+        self._max_fee = 0
+        self._sent = 0
+
+    def _refresh_max_fee(self) -> None:
+        # Long bursts of full blocks raise the base fee by up to 12.5 % a block, so the
+        # cap is re-read now and then and kept far above the current base fee.
+        base_fee = int(self.w3.eth.get_block("latest").get("baseFeePerGas", 0))
+        self._max_fee = max(self._max_fee, 8 * base_fee + self._tip)
 
     def send(self, *, data: bytes = b"", to: str | None = None, value: int = 0,
              gas: int) -> bytes:
+        if self._sent % FEE_REFRESH_EVERY == 0:
+            self._refresh_max_fee()
         tx: dict[str, Any] = {
             "chainId": self.chain_id,
             "nonce": self.nonce,
@@ -106,6 +114,7 @@ class Sender:
         signed = self.account.sign_transaction(tx)
         tx_hash = bytes(self.w3.eth.send_raw_transaction(signed.raw_transaction))
         self.nonce += 1
+        self._sent += 1
         return tx_hash
 
     def call(self, fn: ContractFunction, *, gas: int | None = None, value: int = 0) -> bytes:

@@ -68,10 +68,13 @@ def find_anvil() -> str:
     machine = {"x86_64": "amd64", "amd64": "amd64", "aarch64": "arm64", "arm64": "arm64"}.get(
         platform.machine().lower(), platform.machine().lower())
     system = platform.system().lower()
-    bundled = (REPO_ROOT / "deploy" / "chain" / "node_modules" / "@foundry-rs"
-               / f"anvil-{system}-{machine}" / "bin" / "anvil")
-    if bundled.is_file():
-        return str(bundled)
+    # The repo checkout this module runs from, else (installed as a package) the
+    # working directory.
+    for root in (REPO_ROOT, Path.cwd()):
+        bundled = (root / "deploy" / "chain" / "node_modules" / "@foundry-rs"
+                   / f"anvil-{system}-{machine}" / "bin" / "anvil")
+        if bundled.is_file():
+            return str(bundled)
     on_path = shutil.which("anvil")
     if on_path:
         return on_path
