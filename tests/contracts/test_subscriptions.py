@@ -9,7 +9,8 @@ from eth_utils.crypto import keccak
 from web3.exceptions import ContractLogicError
 from web3.logs import DISCARD
 
-from tests.chain_support import ANVIL_ADDRESSES, ChainSession
+from node.chain.deployment import Sender, encode_deploy
+from tests.chain_support import ANVIL_ADDRESSES, DEPLOYER_KEY, ChainSession
 from tests.contracts.helpers import (
     CANCELLED,
     CONTAINER_HASH,
@@ -17,6 +18,7 @@ from tests.contracts.helpers import (
     callback_consumer,
     coordinator_logs,
     create_subscription,
+    created_ids,
     deliver,
     deliver_error,
     interval_key,
@@ -192,3 +194,14 @@ def test_reader_batches_subscriptions_and_redundancy_counts(chain: ChainSession)
     assert reader.readRedundancyCountBatch(ids, [1, 1, 1]).call() == [0, 1, 0]
     with pytest.raises(ContractLogicError):
         reader.readSubscriptionBatch(5, 4).call()
+
+
+def test_delivery_cannot_be_reentered_from_the_callback(chain: ChainSession) -> None:
+    sender = Sender(chain.w3, DEPLOYER_KEY)
+    tx = sender.send(data=encode_deploy("ReentrantConsumer", [chain.deployment.registry]),
+                     gas=3_000_000)
+    address = sender.wait([tx], "deploying ReentrantConsumer")[0]["contractAddress"]
+    consumer = chain.contract("ReentrantConsumer", address)
+    receipt = chain.transact(consumer.functions.requestCompute("hello-world", 2), chain.consumer)
+    [sub_id] = created_ids(chain, receipt)
+    assert deliver_error(chain, sub_id, 1, chain.node) == "Reentrancy"
