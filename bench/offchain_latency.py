@@ -5,7 +5,9 @@ One client thread, no other load. Each sample is a pair taken back to back, in a
           (``{"source":1,"destination":1,"data":...,"requires_proof":false}``), response read;
   node:   POST /api/jobs, then GET /api/jobs?id=... immediately and again until the job is not
           ``running``; the sample ends when the finished result is read.
-Added latency of a pair = node - direct. Both sides use the same connection mode: a new TCP
+Added latency of a pair = node - direct. A second, informational variant (``stream=True``) uses
+POST /api/jobs/stream, which answers with the output in the same request (no polling), against a
+direct call with ``destination`` 2. Both sides use the same connection mode: a new TCP
 connection per request (connect included), or one kept-alive connection per side.
 """
 
@@ -20,6 +22,7 @@ from bench.support import Http, job_body, percentile
 DATA = {"prompt": "bench", "n": 1}
 DIRECT_BODY = json.dumps(
     {"source": 1, "destination": 1, "data": DATA, "requires_proof": False}).encode()
+DIRECT_STREAM_BODY = json.dumps({"source": 1, "destination": 2, "data": DATA}).encode()
 RESULT_TIMEOUT = 10.0
 
 
@@ -36,9 +39,9 @@ class LatencyResult:
         return percentile(self.added_ms, q)
 
 
-def _direct(client: Http) -> float:
+def _direct(client: Http, body: bytes) -> float:
     start = time.perf_counter()
-    status, _ = client.request("POST", "/service_output", DIRECT_BODY)
+    status, _ = client.request("POST", "/service_output", body)
     elapsed = time.perf_counter() - start
     if status != 200:
         raise RuntimeError(f"direct call answered {status}")
@@ -67,23 +70,35 @@ def _through_node(client: Http, container: str) -> tuple[float, int]:
             raise RuntimeError("job still running after timeout")
 
 
+def _streamed_through_node(client: Http, container: str) -> tuple[float, int]:
+    start = time.perf_counter()
+    status, payload = client.request("POST", "/api/jobs/stream", job_body([container], DATA))
+    elapsed = time.perf_counter() - start
+    if status != 200 or b"bench" not in payload:
+        raise RuntimeError(f"POST /api/jobs/stream answered {status}: {payload[:200]!r}")
+    return elapsed * 1000.0, 0
+
+
 def run_latency(node_port: int, direct_port: int, container: str, *, samples: int,
-                keepalive: bool, max_seconds: float, warmup: int = 20) -> LatencyResult:
+                keepalive: bool, max_seconds: float, warmup: int = 20,
+                stream: bool = False) -> LatencyResult:
     result = LatencyResult(keepalive=keepalive)
     node = Http(node_port, keepalive=keepalive)
     direct = Http(direct_port, keepalive=keepalive)
     deadline = time.monotonic() + max_seconds
+    via_node = _streamed_through_node if stream else _through_node
+    direct_body = DIRECT_STREAM_BODY if stream else DIRECT_BODY
     try:
         for i in range(warmup + samples):
             if time.monotonic() > deadline:
                 break
             try:
                 if i % 2 == 0:
-                    d = _direct(direct)
-                    n, polls = _through_node(node, container)
+                    d = _direct(direct, direct_body)
+                    n, polls = via_node(node, container)
                 else:
-                    n, polls = _through_node(node, container)
-                    d = _direct(direct)
+                    n, polls = via_node(node, container)
+                    d = _direct(direct, direct_body)
             except (OSError, RuntimeError):
                 result.failures += 1
                 node.close()

@@ -180,7 +180,10 @@ class NodeProc:
                 self.proc.wait(10)
 
 
-def node_config(workdir: Path, port: int, container: dict[str, Any]) -> dict[str, Any]:
+def node_config(workdir: Path, port: int, container: dict[str, Any],
+                queue_size: int | None = None) -> dict[str, Any]:
+    if queue_size is not None:
+        container = dict(container, queue_size=queue_size)
     return {
         "manage_containers": "image" in container,
         "startup_wait": 0,
