@@ -17,7 +17,6 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 import pykka
-from node.guardian import GuardianRules
 
 from actors.base import ChildContext
 from actors.board import Board
@@ -31,6 +30,7 @@ from actors.watcher import WatcherActor
 from node.config.schema import Config, Container
 from node.containers.addressing import container_base_url
 from node.containers.client import ContainerClient, ContainerEndpoint
+from node.guardian import GuardianRules
 from node.messages import StartDraining
 from node.store.base import JobStore
 from node.store.factory import open_store
