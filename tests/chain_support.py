@@ -111,8 +111,6 @@ def running_anvil(block_time: float | None = None, *,
             yield AnvilHandle(process)
         finally:
             process.stop()
-            if process.log_path is not None:
-                process.log_path.unlink(missing_ok=True)
 
 
 def _start_on_free_port(state_path: Path, block_time: float | None,

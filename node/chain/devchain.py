@@ -17,6 +17,7 @@ import platform
 import shutil
 import signal
 import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -123,6 +124,7 @@ class AnvilProcess:
     def stop(self, timeout: float = 10.0) -> None:
         process, self._process = self._process, None
         if process is None or process.poll() is not None:
+            self._discard_log()
             return
         # SIGTERM lets anvil dump its state before exiting.
         process.terminate()
@@ -131,6 +133,7 @@ class AnvilProcess:
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait(timeout)
+        self._discard_log()
         log.info("anvil stopped", extra={"rpc_url": self.rpc_url, "pid": process.pid})
 
     def _wait_ready(self) -> None:
@@ -139,13 +142,19 @@ class AnvilProcess:
         while time.monotonic() < deadline:
             assert self._process is not None
             if self._process.poll() is not None:
-                code = self._process.returncode
-                raise AnvilError(f"anvil exited with {code}: {self._log_tail()}")
+                message = f"anvil exited with {self._process.returncode}: {self._log_tail()}"
+                self.stop()
+                raise AnvilError(message)
             if w3.is_connected():
                 return
             time.sleep(0.05)
         self.stop()
         raise AnvilError(f"anvil did not answer on {self.rpc_url} within {READY_TIMEOUT}s")
+
+    def _discard_log(self) -> None:
+        if self.log_path is not None:
+            self.log_path.unlink(missing_ok=True)
+            self.log_path = None
 
     def _log_tail(self) -> str:
         if self.log_path is None or not self.log_path.exists():
@@ -236,7 +245,7 @@ def main(argv: list[str] | None = None) -> int:
                                        node_key=args.node_key, consumer_key=args.consumer_key)
         except (DeploymentError, OSError) as exc:
             log.error("devchain deployment failed", extra={"rpc_url": rpc_url, "error": str(exc)})
-            print(f"devchain: deployment failed: {exc}")
+            print(f"devchain: deployment failed: {exc}", file=sys.stderr)
             return 1
         _emit(fragment, args.write_config)
         return 0
@@ -262,7 +271,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     except (AnvilError, DeploymentError, OSError) as exc:
         log.error("devchain failed", extra={"error": str(exc)})
-        print(f"devchain: {exc}")
+        print(f"devchain: {exc}", file=sys.stderr)
         return 1
     finally:
         anvil.stop()
