@@ -86,7 +86,7 @@ def node(tmp_path_factory: pytest.TempPathFactory) -> Iterator[NodeProcess]:
         config = {
             "manage_containers": False,
             "startup_wait": 0,
-            "server": {"rate_limit": {"num_requests": 10000, "period": 1}},
+            "server": {"host": "127.0.0.1", "rate_limit": {"num_requests": 10000, "period": 1}},
             "containers": external_containers(servers),
         }
         with running_node(tmp_path_factory.mktemp("node"), config, free_service_port(),
