@@ -163,13 +163,14 @@ def test_deferred_verification_only_by_the_verifier_until_expiry(chain: ChainSes
     wallets = chain.wallets
     first = _paid_request(chain, verifier=chain.deployment.verifier)
     second = _paid_request(chain, verifier=chain.deployment.verifier)
-    for sub_id in (first, second):
-        deliver(chain, sub_id, 1, chain.node, proof=b"\x01", node_wallet=wallets.node_wallet)
+    receipts = [deliver(chain, sub_id, 1, chain.node, proof=b"\x01",
+                        node_wallet=wallets.node_wallet) for sub_id in (first, second)]
+    delivered_at = chain.w3.eth.get_block(receipts[0]["blockNumber"])["timestamp"]
 
     coordinator = chain.coordinator.functions
     expiry, node_wallet, escrowed = coordinator.proofRequests(node_key(first, 1, chain.node)).call()
     assert (node_wallet, escrowed) == (wallets.node_wallet, PAYMENT - _fee(PAYMENT, 2 * FEE_BPS))
-    assert expiry == chain.now() + 7 * 24 * 3600
+    assert expiry == delivered_at + 7 * 24 * 3600
 
     early = coordinator.finalizeProofVerification(first, 1, chain.node, True)
     assert chain.revert_of(early, chain.consumer) == "UnauthorizedVerifier"
