@@ -15,9 +15,10 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
-from tests.node_support import REPO_ROOT, free_service_port
+from tests.node_support import REPO_ROOT, NodeProcess, free_service_port, running_node
 
 SERVER_SCRIPT = REPO_ROOT / "tests" / "images" / "workflow_server.py"
 HOST = "127.0.0.1"
@@ -135,3 +136,22 @@ def workflow_servers(modes: dict[str, str], *,
 def external_containers(servers: dict[str, WorkflowServerProcess]) -> list[dict[str, Any]]:
     """Node config ``containers`` entries that call the given servers by URL."""
     return [{"id": name, "url": server.url} for name, server in servers.items()]
+
+
+@contextmanager
+def node_with_workflow_servers(workdir: Path, modes: dict[str, str], *,
+                               timeout: float = 60.0) -> Iterator[NodeProcess]:
+    """A real node on 127.0.0.1 that calls one test server per entry of ``modes`` by URL.
+
+    The rate limit is lifted so tests that fire many requests measure the API, not the limiter.
+    """
+    with workflow_servers(modes) as servers:
+        config = {
+            "manage_containers": False,
+            "startup_wait": 0,
+            "server": {"host": HOST, "rate_limit": {"num_requests": 100000, "period": 1}},
+            "containers": external_containers(servers),
+        }
+        with running_node(workdir, config, free_service_port(), containers=tuple(modes),
+                          timeout=timeout) as node:
+            yield node

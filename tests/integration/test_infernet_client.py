@@ -19,8 +19,8 @@ from typing import Any
 
 import pytest
 
-from tests.node_support import NodeProcess, free_service_port, running_node
-from tests.workflow_support import external_containers, workflow_servers
+from tests.node_support import NodeProcess
+from tests.workflow_support import node_with_workflow_servers
 
 pytestmark = pytest.mark.slow
 
@@ -82,16 +82,8 @@ def client_venv() -> Path:
 
 @pytest.fixture(scope="module")
 def node(tmp_path_factory: pytest.TempPathFactory) -> Iterator[NodeProcess]:
-    with workflow_servers(SERVERS) as servers:
-        config = {
-            "manage_containers": False,
-            "startup_wait": 0,
-            "server": {"host": "127.0.0.1", "rate_limit": {"num_requests": 10000, "period": 1}},
-            "containers": external_containers(servers),
-        }
-        with running_node(tmp_path_factory.mktemp("node"), config, free_service_port(),
-                          containers=tuple(SERVERS), timeout=60) as n:
-            yield n
+    with node_with_workflow_servers(tmp_path_factory.mktemp("node"), SERVERS) as n:
+        yield n
 
 
 @pytest.fixture(scope="module")
