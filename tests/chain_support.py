@@ -12,6 +12,7 @@ Importable from any test directory (`from tests.chain_support import ...`):
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import functools
 import json
 import socket
@@ -44,6 +45,7 @@ from node.chain.devchain import (
     NODE_KEY,
     AnvilError,
     AnvilProcess,
+    config_fragment,
 )
 
 __all__ = [
@@ -140,6 +142,11 @@ class ChainSession:
     deployer: str
     node: str
     consumer: str
+
+    def config_fragment(self) -> dict[str, Any]:
+        """What `infernet-node devchain --write-config` writes, for this chain."""
+        return config_fragment(self.anvil.rpc_url, NODE_KEY, CONSUMER_KEY,
+                               self.deployment.addresses(), dataclasses.asdict(self.wallets))
 
     def contract(self, name: str, address: str) -> Contract:
         return contract_at(self.w3, name, address)

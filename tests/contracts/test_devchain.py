@@ -17,7 +17,7 @@ from web3 import Web3
 
 from node.chain import devchain
 from node.chain.deployment import contract_at
-from tests.chain_support import free_port, running_anvil
+from tests.chain_support import ChainSession, free_port, running_anvil
 
 pytestmark = pytest.mark.chain
 
@@ -111,3 +111,12 @@ def test_anvil_restarts_on_the_same_port_with_the_same_state() -> None:
         w3 = anvil.web3()
         assert w3.eth.get_balance(account) == balance
         assert w3.eth.block_number >= block
+
+
+def test_session_fragment_matches_the_command_output(chain: ChainSession,
+                                                    tmp_path: Path) -> None:
+    fragment = chain.config_fragment()
+    command = _deploy_only(tmp_path, "command")
+    fragment.pop("rpc_url")
+    command.pop("rpc_url")
+    assert fragment == command
