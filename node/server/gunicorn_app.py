@@ -14,6 +14,11 @@ stops actors and managed containers. Exit status 0.
 Escalation: when the supervisor gives up, the worker exits with gunicorn's
 APP_LOAD_ERROR status, which makes the master halt with that status, so
 systemd (Restart=on-failure) or Docker restarts the whole node.
+
+systemd (Type=notify): gunicorn's own READY=1 comes when the master has bound
+its socket, before any actor runs, so the application takes NOTIFY_SOCKET out
+of the environment and the worker sends READY=1 itself once the actor system
+has started, WATCHDOG=1 while the node is healthy, and STOPPING=1 on shutdown.
 """
 
 from __future__ import annotations
@@ -31,6 +36,7 @@ from gunicorn.glogging import Logger
 from node.config import LoadedConfig
 from node.jsonlog import JsonFormatter, configure_logging
 from node.server.late_service import LateService
+from node.server.sd_notify import Notifier, WatchdogPinger, watchdog_interval
 
 log = logging.getLogger(__name__)
 
@@ -51,6 +57,13 @@ class DrainingArbiter(Arbiter):  # type: ignore[misc]
     def handle_int(self) -> None:
         self.handle_term()
 
+    def handle_term(self) -> None:
+        # Tell systemd at once; the worker's drain may take a while.
+        notifier = getattr(self.app, "notifier", None)
+        if isinstance(notifier, Notifier):
+            notifier.stopping("stopping: draining jobs")
+        super().handle_term()
+
 
 class NodeApplication(BaseApplication):  # type: ignore[misc]
     def __init__(
@@ -65,6 +78,8 @@ class NodeApplication(BaseApplication):  # type: ignore[misc]
         self.on_ready = on_ready
         self.service = LateService()
         self.system: Any = None
+        self.notifier = Notifier.from_environ(unset=True)
+        self._watchdog: WatchdogPinger | None = None
         super().__init__()
 
     def load_config(self) -> None:
@@ -109,12 +124,28 @@ class NodeApplication(BaseApplication):  # type: ignore[misc]
                           backup_count=config.log.backup_count)
         for warning in self.loaded.warnings:
             log.warning("config warning", extra={"detail": warning})
+        self.notifier.status("starting actors and containers")
         self.system = NodeSystem(config, on_escalate=self._escalate)
         self.service.bind(self.system.start())
         if self.on_ready is not None:
             self.on_ready(self.system)
+        self._notify_ready()
+
+    def _notify_ready(self) -> None:
+        if not self.notifier.enabled:
+            return
+        server = self.loaded.config.server
+        self.notifier.ready(f"serving on {server.host}:{server.port} with "
+                            f"{len(self.loaded.config.containers)} container(s)")
+        interval = watchdog_interval(os.environ, (os.getpid(), os.getppid()))
+        if interval is not None:
+            self._watchdog = WatchdogPinger(self.notifier, interval, self.service.health)
+            self._watchdog.start()
 
     def _worker_exit(self, server: Any, worker: Any) -> None:
+        if self._watchdog is not None:
+            self._watchdog.stop()
+        self.notifier.stopping("stopping: draining jobs")
         system = self.system
         if system is None:
             return
@@ -125,5 +156,6 @@ class NodeApplication(BaseApplication):  # type: ignore[misc]
     def _escalate(self, reason: str) -> None:
         log.critical("node exits so its process manager can restart it",
                      extra={"reason": reason, "exit_status": ESCALATION_EXIT})
+        self.notifier.status(f"failed: {reason}")
         logging.shutdown()
         os._exit(ESCALATION_EXIT)
