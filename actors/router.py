@@ -36,10 +36,13 @@ from node.messages import (
     ContainerError,
     ContainerOutput,
     ContainerResult,
+    Delivery,
+    JobFinished,
     JobRecord,
     JobSpec,
     JobStatus,
     OpenStream,
+    RecordDelivery,
     RecordStatus,
     Rejected,
     StartDraining,
@@ -47,6 +50,7 @@ from node.messages import (
     StepRequest,
     StreamFinished,
     SubmitBatch,
+    SubmitChainJob,
     SubmitJob,
 )
 from node.store.base import JobStore
@@ -136,6 +140,7 @@ class RouterActor(SupervisedActor):
         spec = JobSpec(
             id=record.id, client=record.client, containers=record.containers,
             data=record.data or msgspec.Raw(b"null"), requires_proof=record.requires_proof,
+            source=record.source, destination=record.destination, reply_to=record.reply_to,
         )
         running = _Running(spec, None, record.intermediate, record.created_at)
         if record.intermediate and isinstance(record.intermediate[-1], ContainerOutput):
@@ -157,6 +162,11 @@ class RouterActor(SupervisedActor):
             self._step_done(message)
         elif isinstance(message, SubmitJob):
             return self._submit(message.spec)
+        elif isinstance(message, SubmitChainJob):
+            self._accept([message.spec])
+            return message.spec.id
+        elif isinstance(message, RecordDelivery):
+            self._record_delivery(message)
         elif isinstance(message, SubmitBatch):
             return self._submit_batch(message.specs)
         elif isinstance(message, OpenStream):
@@ -226,14 +236,18 @@ class RouterActor(SupervisedActor):
         self._accept(accepted)
         return answers
 
+    @staticmethod
+    def _record(spec: JobSpec, status: JobStatus, created_at: float, updated_at: float,
+                **fields: Any) -> JobRecord:
+        return JobRecord(
+            id=spec.id, client=spec.client, containers=spec.containers, status=status,
+            data=spec.data, requires_proof=spec.requires_proof, created_at=created_at,
+            updated_at=updated_at, source=spec.source, destination=spec.destination,
+            reply_to=spec.reply_to, **fields)
+
     def _accept(self, specs: list[JobSpec]) -> None:
         now = self._clock()
-        self._store.put_many([
-            JobRecord(id=s.id, client=s.client, containers=s.containers, status="running",
-                      data=s.data, requires_proof=s.requires_proof,
-                      created_at=now, updated_at=now)
-            for s in specs
-        ])
+        self._store.put_many([self._record(s, "running", now, now) for s in specs])
         for spec in specs:
             step = protocol.first_step(spec)
             self._jobs[spec.id] = _Running(spec, step, (), now)
@@ -281,25 +295,25 @@ class RouterActor(SupervisedActor):
             return
         running.intermediate = (*running.intermediate, done.result)
         running.step = nxt
-        spec = running.spec
-        self._store.put(JobRecord(
-            id=spec.id, client=spec.client, containers=spec.containers, status="running",
-            data=spec.data, requires_proof=spec.requires_proof, result=None,
-            intermediate=running.intermediate, created_at=running.created_at,
-            updated_at=self._clock(), step=nxt.step,
-        ))
+        self._store.put(self._record(running.spec, "running", running.created_at, self._clock(),
+                                     intermediate=running.intermediate, step=nxt.step))
         self._dispatch(nxt)
 
     def _finish(self, job_id: str, result: ContainerResult) -> None:
         running = self._jobs.pop(job_id)
         spec = running.spec
         status: JobStatus = "success" if isinstance(result, ContainerOutput) else "failed"
-        self._store.put(JobRecord(
-            id=spec.id, client=spec.client, containers=spec.containers, status=status,
-            data=spec.data, requires_proof=spec.requires_proof, result=result,
-            intermediate=running.intermediate, created_at=running.created_at,
-            updated_at=self._clock(),
-        ))
+        delivery = Delivery(status="pending") if spec.reply_to and status == "success" else None
+        self._store.put(self._record(spec, status, running.created_at, self._clock(),
+                                     result=result, intermediate=running.intermediate,
+                                     delivery=delivery))
+        if spec.reply_to:
+            try:
+                self.ctx.directory.tell(spec.reply_to, JobFinished(job_id=job_id, result=result))
+            except ActorUnavailable:
+                # It reads finished jobs back from the store when it starts again.
+                log.warning("job owner unavailable", extra={"job_id": job_id,
+                                                            "actor": spec.reply_to})
         if status == "success":
             self._board.jobs_succeeded += 1
         else:
@@ -325,10 +339,7 @@ class RouterActor(SupervisedActor):
         if rejection is not None:
             raise JobRejected(rejection.error, dict(rejection.params))
         now = self._clock()
-        self._store.put(JobRecord(id=spec.id, client=spec.client, containers=spec.containers,
-                                  status="running", data=spec.data,
-                                  requires_proof=spec.requires_proof,
-                                  created_at=now, updated_at=now, runnable=False))
+        self._store.put(self._record(spec, "running", now, now, runnable=False))
         self._jobs[spec.id] = _Running(spec, None, (), now)
         self._in_flight[spec.containers[0]] += 1
         self._publish_counts()
@@ -342,6 +353,13 @@ class RouterActor(SupervisedActor):
         self._in_flight[container] -= 1
         self._count(container, msg.result, 0.0)
         self._finish(msg.job_id, msg.result)
+
+    def _record_delivery(self, msg: RecordDelivery) -> None:
+        record = self._store.get(msg.client, msg.job_id)
+        if record is None:
+            return
+        self._store.put(msgspec.structs.replace(record, delivery=msg.delivery,
+                                                updated_at=self._clock()))
 
     def _record_status(self, msg: RecordStatus) -> None:
         now = self._clock()

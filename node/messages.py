@@ -60,6 +60,17 @@ class JobSpec(msgspec.Struct, frozen=True):
     requires_proof: bool = False
     source: JobLocation = JobLocation.OFFCHAIN
     destination: JobLocation = JobLocation.OFFCHAIN
+    # Actor told ``JobFinished`` when the job ends (the chain scheduler for on-chain work).
+    reply_to: str = ""
+
+
+class Delivery(msgspec.Struct, frozen=True):
+    """Where an on-chain delivery of a job's result stands."""
+
+    status: Literal["pending", "sent", "mined", "reverted", "failed"]
+    tx_hash: str | None = None
+    block_number: int | None = None
+    error: str | None = None
 
 
 class JobRecord(msgspec.Struct, frozen=True):
@@ -79,6 +90,10 @@ class JobRecord(msgspec.Struct, frozen=True):
     runnable: bool = True
     # Set while a job is running: how far the chain has got.
     step: int = 0
+    source: JobLocation = JobLocation.OFFCHAIN
+    destination: JobLocation = JobLocation.OFFCHAIN
+    reply_to: str = ""
+    delivery: Delivery | None = None
 
 
 # --- router messages ---------------------------------------------------------
@@ -94,6 +109,28 @@ class StepRequest(msgspec.Struct, frozen=True, tag=True):
     destination: JobLocation
     data: msgspec.Raw
     requires_proof: bool
+
+
+class JobFinished(msgspec.Struct, frozen=True, tag=True):
+    """Router -> a job's ``reply_to``: the last container result (or the first error)."""
+
+    job_id: str
+    result: ContainerResult
+
+
+class RecordDelivery(msgspec.Struct, frozen=True, tag=True):
+    """Chain scheduler -> router: note a delivery's progress on the job's record."""
+
+    client: str
+    job_id: str
+    delivery: Delivery
+
+
+class SubmitChainJob(msgspec.Struct, frozen=True, tag=True):
+    """Chain scheduler -> router: run a job the node itself decided to run (no admission
+    rules, no queue limit: the scheduler bounds its own work)."""
+
+    spec: JobSpec
 
 
 class StepDone(msgspec.Struct, frozen=True, tag=True):

@@ -122,8 +122,19 @@ def _schemas() -> dict[str, Schema]:
                 "status": {"enum": ["running", "success", "failed"]},
                 "result": {"anyOf": [_ref("ContainerResult"), {"type": "null"}]},
                 "intermediate_results": {"type": "array", "items": _ref("ContainerResult")},
+                "delivery": _ref("Delivery"),
             },
-            description="intermediate_results is present only with intermediate=true.",
+            description="intermediate_results is present only with intermediate=true; "
+            "delivery only for delegated subscriptions (their on-chain delivery).",
+        ),
+        "Delivery": _obj(
+            ["status"],
+            {
+                "status": {"enum": ["pending", "sent", "mined", "reverted", "failed"]},
+                "tx_hash": {"type": ["string", "null"]},
+                "block_number": {"type": ["integer", "null"]},
+                "error": {"type": ["string", "null"]},
+            },
         ),
         "StatusRequest": _obj(
             ["id", "status", "containers"],

@@ -15,7 +15,7 @@ from eth_utils.address import to_checksum_address
 
 from node.api.errors import InvalidField, MalformedJson
 from node.api.service import DelegatedSubmission, JobSubmission
-from node.messages import ContainerResult, JobRecord, JobStatus
+from node.messages import ContainerResult, Delivery, JobRecord, JobStatus
 
 UINT16_MAX = 2**16 - 1
 UINT32_MAX = 2**32 - 1
@@ -111,6 +111,8 @@ class JobResult(msgspec.Struct, omit_defaults=True):
     status: JobStatus
     result: ContainerResult | None
     intermediate_results: list[ContainerResult] | msgspec.UnsetType = msgspec.UNSET
+    # Ours: for delegated subscriptions, where the on-chain delivery of this result stands.
+    delivery: Delivery | msgspec.UnsetType = msgspec.UNSET
 
 
 _kind_decoder = msgspec.json.Decoder(_BodyKind)
@@ -239,4 +241,5 @@ def job_result(record: JobRecord, intermediate: bool) -> JobResult:
         status=record.status,
         result=record.result,
         intermediate_results=list(record.intermediate) if intermediate else msgspec.UNSET,
+        delivery=record.delivery if record.delivery is not None else msgspec.UNSET,
     )

@@ -11,7 +11,15 @@ from collections.abc import Iterator
 
 import msgspec
 
-from node.messages import ContainerError, ContainerOutput, ContainerResult, JobRecord, JobStatus
+from node.messages import (
+    ContainerError,
+    ContainerOutput,
+    ContainerResult,
+    Delivery,
+    JobLocation,
+    JobRecord,
+    JobStatus,
+)
 from node.store.base import StoreError
 
 FINISHED_STATUSES = frozenset({"success", "failed"})
@@ -47,6 +55,10 @@ class _StoredRecord(msgspec.Struct, frozen=True):
     updated_at: float = 0.0
     runnable: bool = True
     step: int = 0
+    source: JobLocation = JobLocation.OFFCHAIN
+    destination: JobLocation = JobLocation.OFFCHAIN
+    reply_to: str = ""
+    delivery: Delivery | None = None
 
 
 _encoder = msgspec.json.Encoder()
@@ -74,6 +86,10 @@ def decode_record(data: bytes | str) -> JobRecord:
         updated_at=stored.updated_at,
         runnable=stored.runnable,
         step=stored.step,
+        source=stored.source,
+        destination=stored.destination,
+        reply_to=stored.reply_to,
+        delivery=stored.delivery,
     )
 
 

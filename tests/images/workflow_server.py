@@ -257,8 +257,9 @@ def main(argv: list[str] | None = None) -> int:
     server = WorkflowServer((args.host, args.port), args.mode, args.service_id or args.mode)
     server.socket.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     host, port = server.server_address[:2]
-    print(f"workflow_server mode={args.mode} listening on {host}:{port}", flush=True)
     try:
+        # Announced inside the try: a SIGTERM right after the announcement still ends cleanly.
+        print(f"workflow_server mode={args.mode} listening on {host}:{port}", flush=True)
         server.serve_forever(poll_interval=0.2)
     except (KeyboardInterrupt, SystemExit):
         pass
