@@ -1,0 +1,80 @@
+"""What the subscription poller tells its consumer (the scheduler), and what it answers.
+
+Every message is idempotent: after a restart or a ``Rewound`` the poller may send
+the same facts again, and the receiver must treat a repeat as a no-op (or as a
+newer reading of the same subscription).
+"""
+
+from __future__ import annotations
+
+import msgspec
+
+from node.chain.subscription import Subscription
+
+
+class SubscriptionsSeen(msgspec.Struct, frozen=True, tag=True):
+    """New or re-read subscriptions, in id order, read at ``block``.
+
+    ``snapshot`` is True for the startup sync and for replays from the poller's
+    store. A subscription whose ``exists`` is False was dropped by a reorg.
+    """
+
+    subscriptions: tuple[Subscription, ...]
+    block: int
+    block_time: int
+    snapshot: bool
+
+
+class SubscriptionCancelled(msgspec.Struct, frozen=True, tag=True):
+    sub_id: int
+    block: int
+
+
+class IntervalFulfilled(msgspec.Struct, frozen=True, tag=True):
+    """A ``SubscriptionFulfilled`` log: ``node`` delivered at ``block_time`` (the
+    receiver derives the interval from it)."""
+
+    sub_id: int
+    node: str
+    block: int
+    block_time: int
+
+
+class ChainHead(msgspec.Struct, frozen=True, tag=True):
+    """One processed block; ``synced`` when it is the current trailing head."""
+
+    block: int
+    block_time: int
+    synced: bool
+
+
+class SnapshotDone(msgspec.Struct, frozen=True, tag=True):
+    """The startup sync (or a replay from the store) is complete up to ``highest_id``."""
+
+    highest_id: int
+    block: int
+
+
+class Rewound(msgspec.Struct, frozen=True, tag=True):
+    """A reorg: what was learned after ``to_block`` may be wrong and is re-sent."""
+
+    to_block: int
+
+
+PollerEvent = (
+    SubscriptionsSeen | SubscriptionCancelled | IntervalFulfilled | ChainHead | SnapshotDone
+    | Rewound
+)
+
+
+class SyncStatus(msgspec.Struct, frozen=True, tag=True):
+    """Ask the poller: answers a ``SyncReport``."""
+
+
+class SyncReport(msgspec.Struct, frozen=True):
+    cursor_block: int | None
+    head: int | None
+    highest_id: int
+    tracked: int
+    lag: int | None  # trailing head minus cursor; None before the first poll
+    snapshot_done: bool = False

@@ -1,0 +1,199 @@
+"""The subscription poller's durable state, in the shared ChainDb file.
+
+Three tables, all written idempotently (INSERT OR REPLACE), so replaying a block
+after a crash or a reorg never duplicates anything:
+
+* ``poller_state``: one row — the cursor (last processed block, its hash and
+  timestamp, highest synced id) and the progress of an unfinished startup sync;
+* ``poller_blocks``: hashes of the recently processed blocks (the window the
+  poller walks back through to find the common ancestor after a reorg);
+* ``poller_subscriptions``: every synced subscription with the block it was last
+  read at, replayed to the consumer after a restart.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterable, Iterator
+
+import msgspec
+
+from node.chain.subscription import CANCELLED_ACTIVE_AT, Subscription
+from node.store.chain_db import ChainDb
+
+_SCHEMA = (
+    """CREATE TABLE IF NOT EXISTS poller_state (
+        k INTEGER PRIMARY KEY CHECK (k = 0),
+        cursor_block INTEGER, cursor_hash TEXT, cursor_time INTEGER,
+        highest_id INTEGER NOT NULL DEFAULT 0,
+        snapshot_block INTEGER, snapshot_hash TEXT, snapshot_time INTEGER,
+        snapshot_next INTEGER)""",
+    """CREATE TABLE IF NOT EXISTS poller_blocks (
+        number INTEGER PRIMARY KEY, hash TEXT NOT NULL, time INTEGER NOT NULL)""",
+    """CREATE TABLE IF NOT EXISTS poller_subscriptions (
+        id INTEGER PRIMARY KEY, body BLOB NOT NULL, block INTEGER NOT NULL)""",
+)
+
+_encoder = msgspec.msgpack.Encoder()
+_decoder = msgspec.msgpack.Decoder(Subscription)
+
+
+class BlockRef(msgspec.Struct, frozen=True):
+    number: int
+    hash: str
+    time: int
+
+
+class SnapshotProgress(msgspec.Struct, frozen=True):
+    """An unfinished startup sync: read at ``at``, next id to read ``next_id``."""
+
+    at: BlockRef
+    next_id: int
+
+
+class SyncState(msgspec.Struct, frozen=True):
+    cursor: BlockRef | None  # None until the startup sync has finished
+    highest_id: int
+    snapshot: SnapshotProgress | None
+
+
+class SyncStore:
+    def __init__(self, db: ChainDb) -> None:
+        self._db = db
+        with db.transaction() as conn:
+            for statement in _SCHEMA:
+                conn.execute(statement)
+            conn.execute("INSERT OR IGNORE INTO poller_state (k) VALUES (0)")
+
+    # --- reading ----------------------------------------------------------------
+
+    def state(self) -> SyncState:
+        with self._db.reading() as conn:
+            row = conn.execute(
+                "SELECT cursor_block, cursor_hash, cursor_time, highest_id, snapshot_block,"
+                " snapshot_hash, snapshot_time, snapshot_next FROM poller_state").fetchone()
+        cursor = None if row[0] is None else BlockRef(row[0], row[1], row[2])
+        snapshot = None
+        if row[4] is not None:
+            snapshot = SnapshotProgress(BlockRef(row[4], row[5], row[6]), row[7])
+        return SyncState(cursor=cursor, highest_id=row[3], snapshot=snapshot)
+
+    def block_hash(self, number: int) -> str | None:
+        with self._db.reading() as conn:
+            row = conn.execute("SELECT hash FROM poller_blocks WHERE number = ?",
+                               (number,)).fetchone()
+        return None if row is None else str(row[0])
+
+    def window(self) -> list[BlockRef]:
+        """Stored block hashes, newest first."""
+        with self._db.reading() as conn:
+            rows = conn.execute(
+                "SELECT number, hash, time FROM poller_blocks ORDER BY number DESC").fetchall()
+        return [BlockRef(*row) for row in rows]
+
+    def count(self) -> int:
+        with self._db.reading() as conn:
+            return int(conn.execute("SELECT COUNT(*) FROM poller_subscriptions").fetchone()[0])
+
+    def subscriptions(self, batch_size: int) -> Iterator[list[Subscription]]:
+        """Every stored subscription in id order, ``batch_size`` at a time."""
+        after = 0
+        while True:
+            with self._db.reading() as conn:
+                rows = conn.execute(
+                    "SELECT id, body FROM poller_subscriptions WHERE id > ? ORDER BY id LIMIT ?",
+                    (after, batch_size)).fetchall()
+            if not rows:
+                return
+            after = rows[-1][0]
+            yield [_decoder.decode(body) for _, body in rows]
+
+    def seen_after(self, block: int) -> list[int]:
+        """Ids last read at a block after ``block`` (what a rewind to it invalidates)."""
+        with self._db.reading() as conn:
+            rows = conn.execute(
+                "SELECT id FROM poller_subscriptions WHERE block > ? ORDER BY id",
+                (block,)).fetchall()
+        return [row[0] for row in rows]
+
+    # --- writing ----------------------------------------------------------------
+
+    def begin_snapshot(self, at: BlockRef, next_id: int) -> None:
+        with self._db.transaction() as conn:
+            conn.execute(
+                "UPDATE poller_state SET snapshot_block = ?, snapshot_hash = ?,"
+                " snapshot_time = ?, snapshot_next = ?",
+                (at.number, at.hash, at.time, next_id))
+
+    def save_snapshot_batch(self, subscriptions: Iterable[Subscription], block: int,
+                            next_id: int) -> None:
+        with self._db.transaction() as conn:
+            _upsert(conn, subscriptions, block)
+            conn.execute("UPDATE poller_state SET snapshot_next = ?", (next_id,))
+
+    def finish_snapshot(self, at: BlockRef, highest_id: int) -> None:
+        """The sync is complete: the cursor starts at the block it was read at."""
+        with self._db.transaction() as conn:
+            conn.execute(
+                "UPDATE poller_state SET cursor_block = ?, cursor_hash = ?, cursor_time = ?,"
+                " highest_id = ?, snapshot_block = NULL, snapshot_hash = NULL,"
+                " snapshot_time = NULL, snapshot_next = NULL",
+                (at.number, at.hash, at.time, highest_id))
+            conn.execute("INSERT OR REPLACE INTO poller_blocks VALUES (?, ?, ?)",
+                         (at.number, at.hash, at.time))
+
+    def advance(self, at: BlockRef, highest_id: int, *, seen: Iterable[Subscription] = (),
+                cancelled: Iterable[int] = (), keep_blocks: int = 64) -> None:
+        """One processed block (or range ending at ``at``), atomically: the
+        subscriptions read, cancellations, the block's hash, the cursor; block
+        hashes older than ``keep_blocks`` behind ``at`` are pruned."""
+        with self._db.transaction() as conn:
+            _upsert(conn, seen, at.number)
+            for sub_id in cancelled:
+                _mark_cancelled(conn, sub_id, at.number)
+            conn.execute("INSERT OR REPLACE INTO poller_blocks VALUES (?, ?, ?)",
+                         (at.number, at.hash, at.time))
+            conn.execute("DELETE FROM poller_blocks WHERE number < ?",
+                         (at.number - keep_blocks,))
+            conn.execute(
+                "UPDATE poller_state SET cursor_block = ?, cursor_hash = ?, cursor_time = ?,"
+                " highest_id = ?", (at.number, at.hash, at.time, highest_id))
+
+    def rewind(self, to: BlockRef, highest_id: int, *, reread: Iterable[Subscription] = (),
+               reread_block: int = 0) -> None:
+        """Back to the common ancestor ``to`` after a reorg: later block hashes go and
+        re-read subscriptions replace the stored ones (gone ones are deleted)."""
+        with self._db.transaction() as conn:
+            conn.execute("DELETE FROM poller_blocks WHERE number > ?", (to.number,))
+            for sub in reread:
+                if sub.exists:
+                    _upsert(conn, (sub,), reread_block)
+                else:
+                    conn.execute("DELETE FROM poller_subscriptions WHERE id = ?", (sub.id,))
+            conn.execute(
+                "UPDATE poller_state SET cursor_block = ?, cursor_hash = ?, cursor_time = ?,"
+                " highest_id = ?", (to.number, to.hash, to.time, highest_id))
+
+    def reset(self) -> None:
+        """Forget everything (a reorg deeper than the stored window): sync afresh."""
+        with self._db.transaction() as conn:
+            conn.execute("DELETE FROM poller_blocks")
+            conn.execute("DELETE FROM poller_subscriptions")
+            conn.execute("DELETE FROM poller_state")
+            conn.execute("INSERT INTO poller_state (k) VALUES (0)")
+
+
+def _upsert(conn: sqlite3.Connection, subscriptions: Iterable[Subscription], block: int) -> None:
+    conn.executemany(
+        "INSERT OR REPLACE INTO poller_subscriptions VALUES (?, ?, ?)",
+        [(sub.id, _encoder.encode(sub), block) for sub in subscriptions if sub.exists])
+
+
+def _mark_cancelled(conn: sqlite3.Connection, sub_id: int, block: int) -> None:
+    row = conn.execute("SELECT body FROM poller_subscriptions WHERE id = ?",
+                       (sub_id,)).fetchone()
+    if row is None:
+        return
+    sub = msgspec.structs.replace(_decoder.decode(row[0]), active_at=CANCELLED_ACTIVE_AT)
+    conn.execute("UPDATE poller_subscriptions SET body = ?, block = ? WHERE id = ?",
+                 (_encoder.encode(sub), block, sub_id))

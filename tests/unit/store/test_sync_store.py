@@ -1,0 +1,110 @@
+"""The poller's durable state: cursor, block window, synced subscriptions."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import msgspec
+
+from node.chain.subscription import CANCELLED_ACTIVE_AT, ZERO_ADDRESS, Subscription
+from node.store.chain_db import ChainDb
+from node.store.sync_store import BlockRef, SyncStore
+
+OWNER = "0x00000000000000000000000000000000000000aA"
+
+
+def sub(sub_id: int, active_at: int = 100, owner: str = OWNER) -> Subscription:
+    return Subscription(id=sub_id, owner=owner, active_at=active_at, period=10, frequency=3,
+                        redundancy=1, container_id=bytes([sub_id % 256]) * 32, lazy=False,
+                        verifier=ZERO_ADDRESS, payment_amount=0, payment_token=ZERO_ADDRESS,
+                        wallet=ZERO_ADDRESS)
+
+
+def ref(n: int) -> BlockRef:
+    return BlockRef(n, f"0x{n:064x}", 1000 + n)
+
+
+def all_subs(store: SyncStore) -> list[Subscription]:
+    return [s for batch in store.subscriptions(2) for s in batch]
+
+
+def test_fresh_store_has_no_cursor(tmp_path: Path) -> None:
+    state = SyncStore(ChainDb(str(tmp_path / "c.sqlite3"))).state()
+    assert state.cursor is None and state.snapshot is None and state.highest_id == 0
+
+
+def test_snapshot_progress_survives_reopening(tmp_path: Path) -> None:
+    path = str(tmp_path / "c.sqlite3")
+    store = SyncStore(ChainDb(path))
+    store.begin_snapshot(ref(5), next_id=1)
+    store.save_snapshot_batch([sub(1), sub(2)], block=5, next_id=3)
+    reopened = SyncStore(ChainDb(path))
+    state = reopened.state()
+    assert state.cursor is None
+    assert state.snapshot is not None and state.snapshot.at == ref(5)
+    assert state.snapshot.next_id == 3
+    assert all_subs(reopened) == [sub(1), sub(2)]
+
+
+def test_finish_snapshot_sets_cursor_and_window(tmp_path: Path) -> None:
+    store = SyncStore(ChainDb(str(tmp_path / "c.sqlite3")))
+    store.begin_snapshot(ref(5), next_id=1)
+    store.finish_snapshot(ref(5), highest_id=7)
+    state = store.state()
+    assert state.cursor == ref(5) and state.highest_id == 7 and state.snapshot is None
+    assert store.block_hash(5) == ref(5).hash
+
+
+def test_advance_is_idempotent_and_prunes_window(tmp_path: Path) -> None:
+    store = SyncStore(ChainDb(str(tmp_path / "c.sqlite3")))
+    for n in range(1, 11):
+        store.advance(ref(n), n, seen=[sub(n)], keep_blocks=3)
+    store.advance(ref(10), 10, seen=[sub(10)], keep_blocks=3)
+    assert [b.number for b in store.window()] == [10, 9, 8, 7]
+    assert store.count() == 10
+    assert store.state().cursor == ref(10)
+
+
+def test_subscriptions_come_back_in_id_order_in_batches(tmp_path: Path) -> None:
+    store = SyncStore(ChainDb(str(tmp_path / "c.sqlite3")))
+    store.advance(ref(1), 5, seen=[sub(5), sub(1), sub(3)])
+    batches = list(store.subscriptions(2))
+    assert [[s.id for s in b] for b in batches] == [[1, 3], [5]]
+
+
+def test_cancellation_rewrites_the_stored_subscription(tmp_path: Path) -> None:
+    store = SyncStore(ChainDb(str(tmp_path / "c.sqlite3")))
+    store.advance(ref(1), 2, seen=[sub(1), sub(2)])
+    store.advance(ref(2), 2, cancelled=[2, 99])
+    stored = {s.id: s for s in all_subs(store)}
+    assert stored[2].active_at == CANCELLED_ACTIVE_AT
+    assert stored[1].active_at == 100
+    assert store.seen_after(1) == [2]
+
+
+def test_nonexistent_subscriptions_are_not_stored(tmp_path: Path) -> None:
+    store = SyncStore(ChainDb(str(tmp_path / "c.sqlite3")))
+    store.advance(ref(1), 1, seen=[sub(1, owner=ZERO_ADDRESS)])
+    assert store.count() == 0
+
+
+def test_rewind_drops_later_blocks_and_replaces_reread(tmp_path: Path) -> None:
+    store = SyncStore(ChainDb(str(tmp_path / "c.sqlite3")))
+    store.advance(ref(1), 1, seen=[sub(1)])
+    store.advance(ref(2), 3, seen=[sub(2), sub(3)])
+    store.advance(ref(3), 3, cancelled=[1])
+    assert store.seen_after(1) == [1, 2, 3]
+    gone = msgspec.structs.replace(sub(3), owner=ZERO_ADDRESS)
+    store.rewind(ref(1), 2, reread=[sub(1), sub(2), gone], reread_block=1)
+    state = store.state()
+    assert state.cursor == ref(1) and state.highest_id == 2
+    assert [b.number for b in store.window()] == [1]
+    assert all_subs(store) == [sub(1), sub(2)]
+    assert store.seen_after(1) == []
+
+
+def test_reset_forgets_everything(tmp_path: Path) -> None:
+    store = SyncStore(ChainDb(str(tmp_path / "c.sqlite3")))
+    store.advance(ref(1), 1, seen=[sub(1)])
+    store.reset()
+    assert store.state().cursor is None and store.count() == 0 and store.window() == []
