@@ -22,7 +22,8 @@ import pytest
 from tests.node_support import NodeProcess
 from tests.workflow_support import node_with_workflow_servers
 
-pytestmark = pytest.mark.slow
+# The first run builds the client venv inside a fixture, bounded by INSTALL_TIMEOUT.
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(1200)]
 
 CLIENT_VERSION = "1.4.0"
 VENV_REQUIREMENTS = ["infernet-ml==2.0.0", "aiohttp", "click", "quart", "web3<7"]
@@ -30,6 +31,9 @@ INSTALL_TIMEOUT = 900.0
 DRIVER = Path(__file__).with_name("client_driver.py")
 # pip's words for "the index has no such package/version", as opposed to a broken install.
 NOT_ON_INDEX = ("No matching distribution found", "Could not find a version that satisfies")
+
+# Written into the venv once it imports; a venv built for other pins is rebuilt.
+VENV_MARKER = " ".join([*VENV_REQUIREMENTS, f"infernet-client=={CLIENT_VERSION}"])
 
 SERVERS = {"c-echo": "echo", "c-stream": "streaming", "c-failing": "failing"}
 
@@ -66,7 +70,7 @@ def client_venv() -> Path:
     with open(venv.parent / "client-venv.lock", "w") as lock:
         # Two test runs at once would otherwise build the same venv together.
         fcntl.flock(lock, fcntl.LOCK_EX)
-        if complete.exists() and complete.read_text() == CLIENT_VERSION and python.exists():
+        if complete.exists() and complete.read_text() == VENV_MARKER and python.exists():
             return python
         deadline = time.monotonic() + INSTALL_TIMEOUT
         subprocess.run([sys.executable, "-m", "venv", "--clear", str(venv)], check=True,
@@ -76,7 +80,7 @@ def client_venv() -> Path:
         check = subprocess.run([str(python), "-c", "import infernet_client"],
                                capture_output=True, text=True, timeout=120)
         assert check.returncode == 0, f"infernet_client does not import:\n{check.stderr}"
-        complete.write_text(CLIENT_VERSION)
+        complete.write_text(VENV_MARKER)
         return python
 
 
@@ -87,8 +91,13 @@ def node(tmp_path_factory: pytest.TempPathFactory) -> Iterator[NodeProcess]:
 
 
 @pytest.fixture(scope="module")
-def report(node: NodeProcess) -> dict[str, Any]:
-    python = client_venv()
+def client_python() -> Path:
+    return client_venv()
+
+
+@pytest.fixture(scope="module")
+def report(client_python: Path, node: NodeProcess) -> dict[str, Any]:
+    python = client_python
     args = {"url": f"http://127.0.0.1:{node.port}", "echo": "c-echo", "stream": "c-stream",
             "failing": "c-failing"}
     done = subprocess.run([str(python), str(DRIVER), json.dumps(args)], capture_output=True,
