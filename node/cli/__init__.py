@@ -6,7 +6,7 @@ import argparse
 import sys
 
 from node import __version__
-from node.cli import devchain, jobs, logs, run
+from node.cli import devchain, jobs, logs, run, service
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -20,6 +20,7 @@ def build_parser() -> argparse.ArgumentParser:
     jobs.register(sub)
     logs.register(sub)
     devchain.register(sub)
+    service.register(sub)
     return parser
 
 
