@@ -78,3 +78,4 @@ class SyncReport(msgspec.Struct, frozen=True):
     tracked: int
     lag: int | None  # trailing head minus cursor; None before the first poll
     snapshot_done: bool = False
+    failing_reads: int = 0  # consecutive retryable failures (RPC down, 429) right now

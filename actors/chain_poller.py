@@ -1,0 +1,572 @@
+"""The subscription poller: keeps the consumer (the scheduler) told about every
+Coordinator subscription, from a durable cursor, with no log filters.
+
+Startup: replay what the store holds, then (if the startup sync never finished)
+read the existing subscriptions through the Reader in batches, one message per
+batch so a stop request is handled between batches. Steady state, per new
+trailing block: ``eth_blockNumber``, the block header (reorg check and chain
+time), one ``eth_getLogs`` for SubscriptionCreated/Cancelled/Fulfilled and a
+Reader batch only when subscriptions were created — never a re-read of the
+tracked ones. A parent-hash mismatch walks back through the stored block
+hashes to the common ancestor and replays from there.
+
+The poller never judges subscriptions (the consumer runs the guardian), so one
+the node rejects cannot hold up the ones after it. Retryable RPC failures back
+off exponentially (logged once per change of state); anything unexpected fails
+the actor, and its replacement resumes from the stored cursor.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any, Literal, Protocol
+
+import msgspec
+import pykka
+from eth_abi.abi import decode as abi_decode
+from eth_abi.abi import encode as abi_encode
+from eth_utils.address import to_checksum_address
+from eth_utils.crypto import keccak
+
+from actors.base import ChildContext, SupervisedActor
+from actors.directory import ActorUnavailable
+from node.chain.poller_messages import (
+    ChainHead,
+    IntervalFulfilled,
+    PollerEvent,
+    Rewound,
+    SnapshotDone,
+    SubscriptionCancelled,
+    SubscriptionsSeen,
+    SyncReport,
+    SyncStatus,
+)
+from node.chain.rpc_types import Rpc, RpcError
+from node.chain.subscription import Subscription
+from node.messages import ChildRestarted
+from node.store.chain_db import ChainDb
+from node.store.sync_store import BlockRef, SnapshotProgress, SyncStore
+
+log = logging.getLogger(__name__)
+
+SUBSCRIPTION_POLLER = "subscription-poller"
+MAX_BACKOFF = 30.0
+MAX_LOG_RANGE = 500      # blocks per eth_getLogs when catching up
+WINDOW_MARGIN = 64       # block hashes kept beyond the trailing window
+MIN_TICK = 0.05
+
+
+class Poll(msgspec.Struct, frozen=True, tag=True):
+    """Ticker -> poller: look at the chain (or retry after a backoff)."""
+
+
+class Replay(msgspec.Struct, frozen=True, tag=True):
+    """Re-send everything stored to the consumer (it lost its state)."""
+
+
+class _SnapshotStep(msgspec.Struct, frozen=True, tag=True):
+    run: int  # ignores a timer left over from an earlier snapshot run
+
+
+class LogRpc(Rpc, Protocol):
+    def get_logs(self, address: str | list[str], topics: list[str | list[str] | None],
+                 from_block: int, to_block: int) -> list[dict[str, Any]]: ...
+
+
+class ConsumerDown(Exception):
+    """The consumer is restarting; what was to be told is told again later."""
+
+
+# --- chain reads (private; the shared node/chain/contracts.py may replace them) ---
+
+TOPIC_CREATED = "0x" + keccak(text="SubscriptionCreated(uint32)").hex()
+TOPIC_CANCELLED = "0x" + keccak(text="SubscriptionCancelled(uint32)").hex()
+TOPIC_FULFILLED = "0x" + keccak(text="SubscriptionFulfilled(uint32,address)").hex()
+_ID_SELECTOR = keccak(text="id()")[:4]
+_READ_BATCH_SELECTOR = keccak(text="readSubscriptionBatch(uint32,uint32)")[:4]
+_SUBSCRIPTION_TUPLE = ("(address,uint32,uint32,uint32,uint16,bytes32,bool,address,uint256,"
+                       "address,address)[]")
+
+
+@dataclass(frozen=True)
+class _Event:
+    kind: Literal["created", "cancelled", "fulfilled"]
+    sub_id: int
+    block: int
+    block_hash: str
+    node: str = ""
+    timestamp: int | None = None
+
+
+class _ChainReads:
+    def __init__(self, rpc: LogRpc, coordinator: str, reader: str) -> None:
+        self.rpc = rpc
+        self.coordinator = to_checksum_address(coordinator)
+        self.reader = to_checksum_address(reader)
+
+    def next_id(self, block: int) -> int:
+        """The Coordinator's id counter: the id the next subscription will get."""
+        raw = self.rpc.call(self.coordinator, _ID_SELECTOR, block=block)
+        return int(abi_decode(["uint32"], raw)[0])
+
+    def subscriptions(self, start: int, end: int, block: int) -> list[Subscription]:
+        """Ids ``start`` ≤ id < ``end`` (end exclusive, never reversed)."""
+        if end <= start:
+            return []
+        data = _READ_BATCH_SELECTOR + abi_encode(["uint32", "uint32"], [start, end])
+        rows = abi_decode([_SUBSCRIPTION_TUPLE], self.rpc.call(self.reader, data, block=block))[0]
+        return [_subscription(start + i, row) for i, row in enumerate(rows)]
+
+    def events(self, from_block: int, to_block: int) -> list[_Event]:
+        logs = self.rpc.get_logs(self.coordinator,
+                                 [[TOPIC_CREATED, TOPIC_CANCELLED, TOPIC_FULFILLED]],
+                                 from_block, to_block)
+        events = [_event(entry) for entry in logs if not entry.get("removed")]
+        return [e for e in events if e is not None]
+
+
+def _subscription(sub_id: int, row: tuple[Any, ...]) -> Subscription:
+    (owner, active_at, period, frequency, redundancy, container_id, lazy, verifier, amount,
+     token, wallet) = row
+    return Subscription(
+        id=sub_id, owner=to_checksum_address(owner), active_at=active_at, period=period,
+        frequency=frequency, redundancy=redundancy, container_id=bytes(container_id),
+        lazy=lazy, verifier=to_checksum_address(verifier), payment_amount=amount,
+        payment_token=to_checksum_address(token), wallet=to_checksum_address(wallet))
+
+
+def _event(entry: dict[str, Any]) -> _Event | None:
+    topics = [str(t).lower() for t in entry.get("topics", [])]
+    if len(topics) < 2:
+        return None
+    kinds: dict[str, Literal["created", "cancelled", "fulfilled"]] = {
+        TOPIC_CREATED: "created", TOPIC_CANCELLED: "cancelled", TOPIC_FULFILLED: "fulfilled"}
+    kind = kinds.get(topics[0])
+    if kind is None:
+        return None
+    node = ""
+    if kind == "fulfilled" and len(topics) > 2:
+        node = to_checksum_address("0x" + topics[2][-40:])
+    stamp = entry.get("blockTimestamp")
+    return _Event(kind=kind, sub_id=int(topics[1], 16), block=int(entry["blockNumber"], 16),
+                  block_hash=str(entry.get("blockHash", "")).lower(), node=node,
+                  timestamp=None if stamp is None else int(stamp, 16))
+
+
+# --- backoff ------------------------------------------------------------------------
+
+
+class _Backoff:
+    """Exponential retry delay; logs when reads start failing and when they recover."""
+
+    def __init__(self, clock: Callable[[], float], first: float, cap: float) -> None:
+        self._clock = clock
+        self._first = first
+        self._cap = cap
+        self._delay = 0.0
+        self._retry_at = 0.0
+        self._failing_since: float | None = None
+        self._last_kind = ""
+        self.failures = 0
+
+    def waiting(self) -> bool:
+        return self._clock() < self._retry_at
+
+    def failed(self, kind: str, error: str, retry_after: float | None = None) -> float:
+        now = self._clock()
+        self._delay = self._first if self._delay == 0 else min(self._delay * 2, self._cap)
+        delay = max(self._delay, retry_after or 0.0)
+        self._retry_at = now + delay
+        self.failures += 1
+        if self._failing_since is None or kind != self._last_kind:
+            log.warning("chain sync failing, backing off",
+                        extra={"kind": kind, "error": error, "retry_in": round(delay, 2)})
+        if self._failing_since is None:
+            self._failing_since = now
+        self._last_kind = kind
+        return delay
+
+    def succeeded(self) -> None:
+        if self._failing_since is not None:
+            log.info("chain sync recovered",
+                     extra={"failures": self.failures,
+                            "down_for": round(self._clock() - self._failing_since, 2)})
+        self._delay = 0.0
+        self._retry_at = 0.0
+        self._failing_since = None
+        self._last_kind = ""
+        self.failures = 0
+
+
+# --- the actor ------------------------------------------------------------------------
+
+
+@dataclass
+class _Snapshot:
+    first: BlockRef      # where the cursor starts once the sync is complete
+    read_at: BlockRef    # where this run reads
+    next_id: int
+    end: int             # exclusive: the Coordinator's id counter at ``read_at``
+    run: int
+
+
+Phase = Literal["replay", "snapshot", "steady"]
+
+
+class SubscriptionPollerActor(SupervisedActor):
+    def __init__(
+        self,
+        ctx: ChildContext,
+        *,
+        rpc: LogRpc,
+        coordinator_address: str,
+        reader_address: str,
+        db: ChainDb,
+        consumer: str,
+        trail_head_blocks: int = 1,
+        batch_size: int = 500,
+        starting_sub_id: int = 0,
+        batch_sleep: float = 1.0,
+        sync_period: float = 0.5,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        super().__init__(ctx)
+        if batch_size < 1 or trail_head_blocks < 0 or starting_sub_id < 0:
+            raise ValueError("batch_size must be >= 1, trail_head_blocks and "
+                             "starting_sub_id >= 0")
+        self._chain = _ChainReads(rpc, coordinator_address, reader_address)
+        self._rpc = rpc
+        self._db = db
+        self._consumer = consumer
+        self._trail = trail_head_blocks
+        self._batch_size = batch_size
+        self._starting_sub_id = starting_sub_id
+        self._batch_sleep = batch_sleep
+        self._sync_period = max(sync_period, MIN_TICK)
+        self._backoff = _Backoff(clock, first=max(batch_sleep, sync_period, 0.2), cap=MAX_BACKOFF)
+        self._keep_blocks = trail_head_blocks + WINDOW_MARGIN
+        self._store: SyncStore | None = None
+        self._phase: Phase = "replay"
+        self._snapshot: _Snapshot | None = None
+        self._snapshot_runs = 0
+        self._step_scheduled = False
+        self._head: int | None = None
+        self._ticker_stop = threading.Event()
+        self._poll_pending = threading.Event()
+        self._timers: set[threading.Timer] = set()
+        self._timers_lock = threading.Lock()
+
+    # --- lifecycle --------------------------------------------------------------
+
+    def started(self) -> None:
+        self._store = SyncStore(self._db)
+        self._start_ticker()
+        self._request_poll()
+
+    def stopping(self) -> None:
+        self._halt()
+
+    def failed(self) -> None:
+        self._halt()
+
+    def _halt(self) -> None:
+        self._ticker_stop.set()
+        with self._timers_lock:
+            for timer in self._timers:
+                timer.cancel()
+            self._timers.clear()
+
+    def _start_ticker(self) -> None:
+        stop, every = self._ticker_stop, self._sync_period
+
+        def tick() -> None:
+            while not stop.wait(every):
+                if not self._request_poll():
+                    return
+
+        threading.Thread(target=tick, name="subscription-poller-tick", daemon=True).start()
+
+    def _request_poll(self) -> bool:
+        """At most one Poll waits in the mailbox, however slow a poll is."""
+        if self._poll_pending.is_set():
+            return True
+        self._poll_pending.set()
+        try:
+            self.actor_ref.tell(Poll())
+        except pykka.ActorDeadError:
+            return False
+        return True
+
+    def _later(self, delay: float, message: Any) -> None:
+        me = self.actor_ref
+
+        def fire() -> None:
+            with self._timers_lock:
+                self._timers.discard(timer)
+            try:
+                me.tell(message)
+            except pykka.ActorDeadError:
+                pass
+
+        timer = threading.Timer(delay, fire)
+        timer.daemon = True
+        with self._timers_lock:
+            if self._ticker_stop.is_set():
+                return
+            self._timers.add(timer)
+        timer.start()
+
+    # --- messages ---------------------------------------------------------------
+
+    def handle(self, message: Any) -> Any:
+        if isinstance(message, Poll):
+            self._poll_pending.clear()
+            if not self._backoff.waiting() and not self._step_scheduled:
+                self._guarded(self._work)
+        elif isinstance(message, _SnapshotStep):
+            if self._snapshot is not None and message.run == self._snapshot.run:
+                self._step_scheduled = False
+                self._guarded(self._work)
+        elif isinstance(message, SyncStatus):
+            return self._sync_report()
+        elif isinstance(message, Replay):
+            self._replay_later()
+        elif isinstance(message, ChildRestarted):
+            if message.name == self._consumer:
+                self._replay_later()
+        else:
+            raise TypeError(f"subscription poller got {type(message).__name__}")
+        return None
+
+    def _replay_later(self) -> None:
+        self._phase = "replay"
+        self._snapshot = None
+        self._step_scheduled = False
+        self._request_poll()
+
+    def _guarded(self, step: Callable[[], None]) -> None:
+        """Retryable trouble (RPC down or rate limited, consumer restarting) backs off;
+        anything else propagates and fails the actor."""
+        try:
+            step()
+        except RpcError as exc:
+            if not exc.retryable:
+                raise
+            self._backoff.failed(exc.kind, str(exc), getattr(exc, "retry_after", None))
+        except ConsumerDown as exc:
+            self._backoff.failed("consumer_down", str(exc))
+        else:
+            self._backoff.succeeded()
+
+    def _work(self) -> None:
+        if self._phase == "replay":
+            self._replay()
+        if self._phase == "snapshot":
+            self._snapshot_step()
+        elif self._phase == "steady":
+            self._poll_chain()
+
+    @property
+    def store(self) -> SyncStore:
+        assert self._store is not None, "started() runs first"
+        return self._store
+
+    def _tell(self, messages: Iterable[PollerEvent]) -> None:
+        try:
+            for message in messages:
+                self.ctx.directory.tell(self._consumer, message)
+        except ActorUnavailable as exc:
+            raise ConsumerDown(f"consumer {self._consumer!r} is not running") from exc
+
+    def _sync_report(self) -> SyncReport:
+        state = self.store.state()
+        cursor = state.cursor.number if state.cursor else None
+        lag = None
+        if self._head is not None and cursor is not None:
+            lag = max(self._head - self._trail, 0) - cursor
+        return SyncReport(cursor_block=cursor, head=self._head, highest_id=state.highest_id,
+                          tracked=self.store.count(), lag=lag,
+                          snapshot_done=self._phase == "steady",
+                          failing_reads=self._backoff.failures)
+
+    # --- replay from the store ----------------------------------------------------
+
+    def _replay(self) -> None:
+        state = self.store.state()
+        at = state.cursor or (state.snapshot.at if state.snapshot else None)
+        if at is not None:
+            for batch in self.store.subscriptions(self._batch_size):
+                self._tell([SubscriptionsSeen(tuple(batch), at.number, at.time, snapshot=True)])
+        if state.cursor is None:
+            self._phase = "snapshot"
+            return
+        self._tell([SnapshotDone(state.highest_id, state.cursor.number)])
+        log.info("subscriptions replayed from the store",
+                 extra={"cursor": state.cursor.number, "highest_id": state.highest_id})
+        self._phase = "steady"
+
+    # --- startup sync ---------------------------------------------------------------
+
+    def _snapshot_step(self) -> None:
+        if self._snapshot is None:
+            self._snapshot = self._begin_snapshot()
+        snap = self._snapshot
+        if snap.next_id < snap.end:
+            stop = min(snap.next_id + self._batch_size, snap.end)
+            subs = self._chain.subscriptions(snap.next_id, stop, snap.read_at.number)
+            self._tell([SubscriptionsSeen(tuple(subs), snap.read_at.number, snap.read_at.time,
+                                          snapshot=True)])
+            self.store.save_snapshot_batch(subs, snap.read_at.number, stop)
+            snap.next_id = stop
+            if stop < snap.end:
+                self._step_scheduled = True
+                self._later(self._batch_sleep, _SnapshotStep(snap.run))
+                return
+        self._finish_snapshot(snap)
+
+    def _begin_snapshot(self) -> _Snapshot:
+        head = self._rpc.block_number()
+        self._head = head
+        block = self._rpc.block(max(head - self._trail, 0))
+        read_at = BlockRef(block.number, block.hash, block.timestamp)
+        end = self._chain.next_id(read_at.number)
+        progress = self.store.state().snapshot
+        if progress is None:
+            # Ids start at 1; the sync covers ids greater than starting_sub_id.
+            progress = SnapshotProgress(read_at, self._starting_sub_id + 1)
+            self.store.begin_snapshot(read_at, progress.next_id)
+        self._snapshot_runs += 1
+        log.info("snapshot sync started",
+                 extra={"block": read_at.number, "from_id": progress.next_id,
+                        "highest_id": end - 1})
+        # A resumed sync keeps its first block as the cursor's start, so the logs
+        # since then are replayed over the ids it read earlier.
+        return _Snapshot(first=progress.at, read_at=read_at, next_id=progress.next_id,
+                         end=end, run=self._snapshot_runs)
+
+    def _finish_snapshot(self, snap: _Snapshot) -> None:
+        highest = snap.end - 1
+        self._tell([SnapshotDone(highest, snap.first.number),
+                    ChainHead(snap.first.number, snap.first.time, synced=False)])
+        self.store.finish_snapshot(snap.first, highest)
+        log.info("snapshot sync done",
+                 extra={"block": snap.first.number, "highest_id": highest,
+                        "tracked": self.store.count()})
+        self._snapshot = None
+        self._phase = "steady"
+
+    # --- steady state -------------------------------------------------------------
+
+    def _poll_chain(self) -> None:
+        cursor = self.store.state().cursor
+        assert cursor is not None
+        head = self._rpc.block_number()
+        self._head = head
+        trailing = max(head - self._trail, 0)
+        if trailing == cursor.number:
+            return
+        if trailing < cursor.number:
+            # The chain went backwards: a reorg, or an RPC node lagging behind.
+            block = self._rpc.block(trailing)
+            if self.store.block_hash(trailing) not in (None, block.hash):
+                self._rewind()
+            return
+        target = min(trailing, cursor.number + MAX_LOG_RANGE)
+        header = self._rpc.block(target)
+        if target == cursor.number + 1:
+            moved = header.parent_hash != cursor.hash
+        else:
+            moved = self._rpc.block(cursor.number).hash != cursor.hash
+        if moved:
+            self._rewind()
+            return
+        events = self._chain.events(cursor.number + 1, target)
+        if any(e.block == target and e.block_hash != header.hash.lower() for e in events):
+            log.info("logs came from another fork; reading again", extra={"block": target})
+            return
+        self._apply(BlockRef(target, header.hash, header.timestamp), events,
+                    synced=target == trailing)
+        if target < trailing:
+            self._request_poll()
+
+    def _apply(self, at: BlockRef, events: list[_Event], *, synced: bool) -> None:
+        state = self.store.state()
+        created = [e.sub_id for e in events if e.kind == "created"]
+        seen: list[Subscription] = []
+        if created:
+            seen = self._read_range(min(created), max(created) + 1, at.number)
+        highest = max([state.highest_id, *created])
+        times = {at.number: at.time}
+        messages: list[PollerEvent] = []
+        if seen:
+            messages.append(SubscriptionsSeen(tuple(seen), at.number, at.time, snapshot=False))
+        cancelled = []
+        for event in events:
+            if event.kind == "cancelled":
+                cancelled.append(event.sub_id)
+                messages.append(SubscriptionCancelled(event.sub_id, event.block))
+            elif event.kind == "fulfilled":
+                when = self._block_time(event, times)
+                messages.append(IntervalFulfilled(event.sub_id, event.node, event.block, when))
+        messages.append(ChainHead(at.number, at.time, synced=synced))
+        self._tell(messages)
+        self.store.advance(at, highest, seen=seen, cancelled=cancelled,
+                           keep_blocks=self._keep_blocks)
+        if created or cancelled:
+            log.info("subscriptions changed",
+                     extra={"block": at.number, "created": len(created),
+                            "cancelled": len(cancelled)})
+
+    def _block_time(self, event: _Event, times: dict[int, int]) -> int:
+        if event.timestamp is not None:
+            return event.timestamp
+        if event.block not in times:
+            times[event.block] = self._rpc.block(event.block).timestamp
+        return times[event.block]
+
+    def _read_range(self, start: int, end: int, block: int) -> list[Subscription]:
+        subs: list[Subscription] = []
+        for lo in range(start, end, self._batch_size):
+            subs += self._chain.subscriptions(lo, min(lo + self._batch_size, end), block)
+        return subs
+
+    # --- reorgs ---------------------------------------------------------------------
+
+    def _rewind(self) -> None:
+        ancestor = self._common_ancestor()
+        if ancestor is None:
+            log.warning("reorg deeper than the stored block window; syncing afresh",
+                        extra={"window": self._keep_blocks})
+            self._tell([Rewound(0)])
+            self.store.reset()
+            self._phase = "snapshot"
+            self._snapshot = None
+            return
+        dirty = self.store.seen_after(ancestor.number)
+        reread: list[Subscription] = []
+        if dirty:
+            wanted = set(dirty)
+            reread = [s for s in self._read_range(dirty[0], dirty[-1] + 1, ancestor.number)
+                      if s.id in wanted]
+        highest = self._chain.next_id(ancestor.number) - 1
+        messages: list[PollerEvent] = [Rewound(ancestor.number)]
+        if reread:
+            messages.append(SubscriptionsSeen(tuple(reread), ancestor.number, ancestor.time,
+                                              snapshot=False))
+        self._tell(messages)
+        self.store.rewind(ancestor, highest, reread=reread, reread_block=ancestor.number)
+        log.warning("chain reorganised; rewound to the common ancestor",
+                    extra={"block": ancestor.number, "reread": len(reread)})
+        self._request_poll()
+
+    def _common_ancestor(self) -> BlockRef | None:
+        for ref in self.store.window():
+            if self._head is not None and ref.number > self._head:
+                continue
+            if self._rpc.block(ref.number).hash == ref.hash:
+                return ref
+        return None
