@@ -57,6 +57,7 @@ class NodeFacade:
         endpoints: dict[str, ContainerEndpoint],
         manager: Any | None,
         node_address: str = "",
+        delegation: Any | None = None,  # actors.delegation_gate.DelegationGate
         alive: Callable[[], bool] = lambda: True,
         ask_timeout: float = 10.0,
     ) -> None:
@@ -68,6 +69,7 @@ class NodeFacade:
         self._endpoints = endpoints
         self._manager = manager
         self._address = node_address
+        self._delegation = delegation
         self._alive = alive
         self._timeout = ask_timeout
 
@@ -87,8 +89,7 @@ class NodeFacade:
 
     def submit(self, client: str, request: JobSubmission | DelegatedSubmission) -> str | None:
         if isinstance(request, DelegatedSubmission):
-            self._delegated(request)
-            return None
+            return self._delegated(client, request)
         answer: str = self._ask(SubmitJob(self._spec(client, request)))
         return answer
 
@@ -100,7 +101,7 @@ class NodeFacade:
         for i, request in enumerate(requests):
             if isinstance(request, DelegatedSubmission):
                 try:
-                    self._delegated(request)
+                    answers[i] = self._delegated(client, request)
                 except JobRejected as exc:
                     answers[i] = exc
             else:
@@ -114,10 +115,11 @@ class NodeFacade:
                     answers[i] = result
         return answers
 
-    def _delegated(self, request: DelegatedSubmission) -> None:
-        if not self._config.chain.enabled:
+    def _delegated(self, client: str, request: DelegatedSubmission) -> str:
+        if not self._config.chain.enabled or self._delegation is None:
             raise JobRejected("Chain not enabled", {})
-        raise Unavailable("delegated subscriptions are not served by this node yet")
+        job_id: str = self._delegation.submit(client, request)
+        return job_id
 
     def stream(self, client: str, request: JobSubmission) -> tuple[str, Iterator[bytes]]:
         spec = self._spec(client, request)

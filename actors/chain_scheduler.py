@@ -1,0 +1,572 @@
+"""The chain scheduler: decides when on-chain work is due and sees it through to delivery.
+
+It learns subscriptions and chain time from the poller, works out *when* each
+interval falls due (no re-reading of every subscription every cycle), and at
+that moment reads what it must know in one batched RPC request (has this node
+answered, is the interval full, the consumer's inputs, the payment wallet).
+Work for a (subscription, interval) is claimed in the claim store before a job
+is handed to the router, so each interval runs exactly once; the job's result
+is encoded and handed to the wallet under the same idempotency key.
+
+Failures are retried a bounded number of times with a delay, and the last
+attempt says so in one final log line. A revert is sorted by its meaning:
+terminal for the subscription (stop tracking), terminal for the interval (skip
+it), or worth retrying later (e.g. SubscriptionNotActive while the chain
+catches up).
+"""
+
+from __future__ import annotations
+
+import heapq
+import logging
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import msgspec
+import pykka
+
+from actors.base import ChildContext, SupervisedActor
+from actors.board import Board
+from actors.directory import ActorUnavailable
+from actors.router import ROUTER
+from node.chain import contracts
+from node.chain.container_ids import ContainerIdResolver
+from node.chain.delegation import ClaimPayload, DelegatedRequest, decode_payload, encode_payload
+from node.chain.output_encoding import OutputEncodingError, encode_onchain_output
+from node.chain.poller_messages import (
+    ChainHead,
+    IntervalFulfilled,
+    Rewound,
+    SnapshotDone,
+    SubscriptionCancelled,
+    SubscriptionsSeen,
+)
+from node.chain.rpc_types import Rpc, RpcError
+from node.chain.scheduler_messages import SchedulerReport, SchedulerStatus, TrackDelegated
+from node.chain.subscription import ZERO_ADDRESS, Subscription
+from node.chain.wallet_messages import SendTransaction, TransactionOutcome
+from node.guardian import GuardianRules, check_onchain
+from node.messages import (
+    ContainerError,
+    ContainerOutput,
+    ContainerResult,
+    Delivery,
+    JobFinished,
+    JobLocation,
+    JobSpec,
+    RecordDelivery,
+    SubmitChainJob,
+)
+from node.store.base import JobStore
+from node.store.claim_store import Claim, ClaimStore, claim_key
+
+log = logging.getLogger(__name__)
+
+SCHEDULER = "chain-scheduler"
+WALLET = "wallet"
+CHAIN_CLIENT = "chain"  # the client key on-chain jobs are stored under
+
+
+class Tick(msgspec.Struct, frozen=True, tag=True):
+    """Time passes: retries whose delay is over run again."""
+
+
+@dataclass
+class _Tracked:
+    sub: Subscription
+    containers: tuple[str, ...]
+
+    @property
+    def key(self) -> str:
+        return f"sub:{self.sub.id}"
+
+
+@dataclass(frozen=True)
+class _Due:
+    tracked: _Tracked
+    interval: int
+    attempts: int
+
+
+class ChainSchedulerActor(SupervisedActor):
+    def __init__(
+        self,
+        ctx: ChildContext,
+        *,
+        rpc: Rpc,
+        coordinator: str,
+        wallet_factory: str,
+        node_address: str,
+        payment_address: str | None,
+        rules: GuardianRules,
+        resolver: ContainerIdResolver,
+        claims: ClaimStore,
+        jobs: JobStore,
+        board: Board,
+        max_attempts: int = 3,
+        retry_delay: float = 2.0,
+        batch_limit: int = 50,
+        tick_every: float = 0.5,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        super().__init__(ctx)
+        self._rpc = rpc
+        self._coordinator = contracts.Coordinator(rpc, coordinator)
+        self._factory = wallet_factory
+        self._me = node_address
+        self._node_wallet = payment_address or ZERO_ADDRESS
+        self._rules = rules
+        self._resolver = resolver
+        self._claims = claims
+        self._jobs = jobs
+        self._board = board
+        self._max_attempts = max_attempts
+        self._retry_delay = retry_delay
+        self._batch_limit = batch_limit
+        self._tick_every = tick_every
+        self._clock = clock
+        self._tracked: dict[int, _Tracked] = {}
+        self._wakeups: list[tuple[int, int]] = []  # (chain time, subscription id)
+        self._open: dict[str, Claim] = {}  # claim key -> open claim
+        self._by_job: dict[str, str] = {}  # job id -> claim key
+        self._by_tx: dict[str, str] = {}  # wallet tx key -> claim key
+        self._orphans: dict[str, ContainerResult] = {}
+        self._undelivered: set[str] = set()
+        self._chain_time = 0
+        self._head = 0
+        self._delivered = 0
+        self._failed = 0
+        self._ticker_stop = threading.Event()
+
+    # --- lifecycle ----------------------------------------------------------------
+
+    def started(self) -> None:
+        for claim in self._claims.open_claims():
+            self._open[claim.key] = claim
+            if claim.job_id:
+                self._by_job[claim.job_id] = claim.key
+            payload = decode_payload(claim.payload)
+            if claim.state == "delivering" and payload.calldata and payload.tx_key:
+                self._by_tx[payload.tx_key] = claim.key
+                # Same key: the wallet never sends twice, it re-tells the outcome.
+                self._send(claim, payload.calldata, payload.tx_key)
+            elif claim.state == "claimed" and claim.job_id:
+                record = self._jobs.get(self._client_of(claim), claim.job_id)
+                if record is not None and record.status != "running" and record.result:
+                    self._job_finished(claim.job_id, record.result)
+        if self._open:
+            log.info("resumed open claims", extra={"count": len(self._open)})
+        me, stop, every = self.actor_ref, self._ticker_stop, self._tick_every
+
+        def tick() -> None:
+            while not stop.wait(every):
+                try:
+                    me.tell(Tick())
+                except pykka.ActorDeadError:
+                    return
+
+        threading.Thread(target=tick, name="scheduler-tick", daemon=True).start()
+
+    def stopping(self) -> None:
+        self._ticker_stop.set()
+
+    def failed(self) -> None:
+        self._ticker_stop.set()
+
+    # --- messages -------------------------------------------------------------------
+
+    def handle(self, message: Any) -> Any:
+        if isinstance(message, ChainHead):
+            self._chain_time = max(self._chain_time, message.block_time)
+            self._head = max(self._head, message.block)
+            self._run_due()
+            self._run_retries()
+        elif isinstance(message, SubscriptionsSeen):
+            self._chain_time = max(self._chain_time, message.block_time)
+            for sub in message.subscriptions:
+                self._seen(sub)
+        elif isinstance(message, SubscriptionCancelled):
+            self._untrack(message.sub_id, "cancelled")
+        elif isinstance(message, IntervalFulfilled):
+            self._fulfilled(message)
+        elif isinstance(message, JobFinished):
+            self._job_finished(message.job_id, message.result)
+        elif isinstance(message, TransactionOutcome):
+            self._outcome(message)
+        elif isinstance(message, TrackDelegated):
+            return self._track_delegated(message.request)
+        elif isinstance(message, Tick):
+            self._run_retries()
+        elif isinstance(message, SchedulerStatus):
+            return SchedulerReport(tracked=len(self._tracked), chain_time=self._chain_time,
+                                   head_block=self._head, open_claims=len(self._open),
+                                   delivered=self._delivered, failed=self._failed)
+        elif isinstance(message, SnapshotDone | Rewound):
+            pass  # everything the poller sends is idempotent; nothing to undo here
+        else:
+            raise TypeError(f"scheduler cannot handle {type(message).__name__}")
+        return None
+
+    # --- tracking -------------------------------------------------------------------
+
+    def _seen(self, sub: Subscription) -> None:
+        if not sub.exists or sub.cancelled:
+            self._untrack(sub.id, "cancelled" if sub.cancelled else "gone")
+            return
+        containers = self._resolver.resolve(sub.container_id)
+        rejection = check_onchain(
+            self._rules, sub.owner, containers, sub.verifier, sub.payment_amount,
+            sub.payment_token, self._rules.has_payment_address, completed=False)
+        if rejection is not None or containers is None:
+            if sub.id in self._tracked:
+                self._untrack(sub.id, rejection.error if rejection else "not ours")
+            elif rejection is not None and rejection.error != "Container-set not supported":
+                log.info("subscription ignored", extra={"subscription_id": sub.id,
+                                                        "reason": rejection.error})
+            return
+        known = sub.id in self._tracked
+        self._tracked[sub.id] = _Tracked(sub, containers)
+        if not known:
+            log.info("subscription tracked", extra={"subscription_id": sub.id,
+                                                    "containers": containers})
+        heapq.heappush(self._wakeups, (self._first_wake(sub), sub.id))
+
+    def _first_wake(self, sub: Subscription) -> int:
+        return sub.active_at if not sub.active(self._chain_time) else self._chain_time
+
+    def _untrack(self, sub_id: int, reason: str) -> None:
+        if self._tracked.pop(sub_id, None) is not None:
+            log.info("subscription no longer tracked",
+                     extra={"subscription_id": sub_id, "reason": reason})
+
+    def _fulfilled(self, event: IntervalFulfilled) -> None:
+        tracked = self._tracked.get(event.sub_id)
+        if tracked is None or event.node.lower() != self._me.lower():
+            return
+        interval = tracked.sub.interval(event.block_time)
+        claim = self._open.get(claim_key(tracked.key, interval))
+        if claim is not None and claim.state != "delivering":
+            self._settle(claim, "delivered", "delivery seen on-chain")
+
+    # --- due work ---------------------------------------------------------------------
+
+    def _run_due(self) -> None:
+        due: list[_Due] = []
+        now = self._chain_time
+        while self._wakeups and self._wakeups[0][0] <= now and len(due) < self._batch_limit:
+            _, sub_id = heapq.heappop(self._wakeups)
+            tracked = self._tracked.get(sub_id)
+            if tracked is None:
+                continue
+            item = self._due_item(tracked, now)
+            if item is not None and all(d.tracked.sub.id != sub_id for d in due):
+                due.append(item)
+        if due:
+            self._check_and_start(due)
+
+    def _due_item(self, tracked: _Tracked, now: int) -> _Due | None:
+        sub = tracked.sub
+        if not sub.active(now):
+            heapq.heappush(self._wakeups, (sub.active_at, sub.id))
+            return None
+        interval = sub.interval(now)
+        if interval > sub.frequency:
+            self._untrack(sub.id, "finished")
+            return None
+        self._schedule_next(sub, interval)
+        key = claim_key(tracked.key, interval)
+        if key in self._open:
+            return None  # in progress, or waiting for a retry
+        existing = self._claims.get(key)
+        if existing is not None and existing.final:
+            return None
+        return _Due(tracked, interval, 0 if existing is None else existing.attempts)
+
+    def _schedule_next(self, sub: Subscription, interval: int) -> None:
+        end = sub.interval_end(interval)
+        if end is not None and interval < sub.frequency:
+            heapq.heappush(self._wakeups, (end, sub.id))
+
+    def _check_and_start(self, due: list[_Due]) -> None:
+        calls: list[contracts.PreparedCall[Any]] = []
+        for item in due:
+            sub = item.tracked.sub
+            calls.append(self._coordinator.node_responded_call(sub.id, item.interval, self._me))
+            calls.append(self._coordinator.redundancy_count_call(sub.id, item.interval))
+            calls.append(contracts.consumer_inputs_call(
+                sub.owner, sub.id, item.interval, self._chain_time, self._me))
+            if sub.paid:
+                calls.append(contracts.is_valid_wallet_call(self._factory, sub.wallet))
+        try:
+            answers = contracts.run_batch(self._rpc, calls)
+        except RpcError as exc:
+            log.warning("due checks failed; will retry", extra={"error": str(exc),
+                                                                "count": len(due)})
+            for item in due:
+                heapq.heappush(self._wakeups, (self._chain_time + 1, item.tracked.sub.id))
+            return
+        position = 0
+        for item in due:
+            width = 4 if item.tracked.sub.paid else 3
+            self._decide(item, answers[position:position + width])
+            position += width
+
+    def _decide(self, item: _Due, answers: list[Any]) -> None:
+        sub, key = item.tracked.sub, claim_key(item.tracked.key, item.interval)
+        responded, count, inputs = answers[0], answers[1], answers[2]
+        if isinstance(responded, RpcError) or isinstance(count, RpcError):
+            heapq.heappush(self._wakeups, (self._chain_time + 1, sub.id))
+            return
+        if responded:
+            self._settle(self._claim(key, item), "skipped", "this node answered already")
+            return
+        if count >= sub.redundancy:
+            self._settle(self._claim(key, item), "skipped", "interval completed")
+            return
+        if sub.paid and answers[3] is not True:
+            self._untrack(sub.id, "InvalidWallet: the consumer wallet is not from the factory")
+            return
+        if isinstance(inputs, RpcError):
+            inputs = b""  # a consumer that reverts gets an empty input (as the original)
+        self._start_job(item, bytes(inputs))
+
+    def _claim(self, key: str, item: _Due) -> Claim:
+        return Claim(key=key, sub_key=item.tracked.key, interval=item.interval,
+                     state="claimed", attempts=item.attempts)
+
+    def _start_job(self, item: _Due, inputs: bytes) -> None:
+        sub = item.tracked.sub
+        job_id = str(uuid.uuid4())
+        claim = Claim(key=claim_key(item.tracked.key, item.interval), sub_key=item.tracked.key,
+                      interval=item.interval, state="claimed", attempts=item.attempts + 1,
+                      job_id=job_id)
+        self._store_claim(claim)
+        spec = JobSpec(id=job_id, client=CHAIN_CLIENT, containers=item.tracked.containers,
+                       data=msgspec.Raw(msgspec.json.encode(inputs.hex())),
+                       requires_proof=sub.requires_proof, source=JobLocation.ONCHAIN,
+                       destination=JobLocation.ONCHAIN, reply_to=SCHEDULER)
+        log.info("interval due; job started",
+                 extra={"subscription_id": sub.id, "interval": item.interval, "job_id": job_id,
+                        "attempt": claim.attempts})
+        self._board.onchain_running += 1
+        try:
+            self.ctx.directory.tell(ROUTER, SubmitChainJob(spec))
+        except ActorUnavailable:
+            self._retry(claim, "the router is restarting")
+
+    # --- results and deliveries ------------------------------------------------------
+
+    def _job_finished(self, job_id: str, result: ContainerResult) -> None:
+        key = self._by_job.pop(job_id, None)
+        claim = self._open.get(key) if key else None
+        if claim is None:
+            if job_id in self._undelivered:
+                self._undelivered.discard(job_id)
+            else:
+                self._orphans[job_id] = result  # its claim may not be known yet (delegated)
+            return
+        self._board.onchain_running = max(self._board.onchain_running - 1, 0)
+        payload = decode_payload(claim.payload)
+        if isinstance(result, ContainerError):
+            self._retry(claim, f"container {result.container} failed: {result.error}")
+            return
+        assert isinstance(result, ContainerOutput)
+        try:
+            encoded = encode_onchain_output(result.output)
+        except OutputEncodingError as exc:
+            self._retry(claim, f"container {result.container} output cannot be encoded: {exc}")
+            return
+        calldata = self._calldata(claim, payload.delegated, encoded)
+        if calldata is None:
+            return
+        tx_key = f"{claim.key}/{claim.attempts}"
+        claim = msgspec.structs.replace(
+            claim, state="delivering",
+            payload=encode_payload(ClaimPayload(delegated=payload.delegated, calldata=calldata,
+                                                tx_key=tx_key)))
+        self._store_claim(claim)
+        self._by_tx[tx_key] = claim.key
+        self._send(claim, calldata, tx_key)
+
+    def _calldata(self, claim: Claim, delegated: DelegatedRequest | None,
+                  encoded: tuple[bytes, bytes, bytes]) -> bytes | None:
+        inp, out, proof = encoded
+        if delegated is not None:
+            d = delegated
+            return contracts.Coordinator.encode_deliver_compute_delegatee(
+                d.nonce, d.expiry, d.subscription, d.v, d.r, d.s, claim.interval,
+                inp, out, proof, self._node_wallet)
+        sub_id = int(claim.sub_key.removeprefix("sub:"))
+        return contracts.Coordinator.encode_deliver_compute(
+            sub_id, claim.interval, inp, out, proof, self._node_wallet)
+
+    def _send(self, claim: Claim, calldata: bytes, tx_key: str) -> None:
+        try:
+            self.ctx.directory.tell(WALLET, SendTransaction(
+                key=tx_key, to=self._coordinator.address, data=calldata, reply_to=SCHEDULER))
+        except ActorUnavailable:
+            self._retry(claim, "the wallet is restarting")
+            return
+        self._note_delivery(claim, Delivery(status="sent"))
+
+    def _outcome(self, outcome: TransactionOutcome) -> None:
+        key = self._by_tx.pop(outcome.key, None)
+        claim = self._open.get(key) if key else None
+        if claim is None:
+            return
+        if outcome.status == "mined":
+            self._delivered += 1
+            log.info("delivered", extra={"claim": claim.key, "tx_hash": outcome.tx_hash,
+                                         "block": outcome.block_number})
+            self._note_delivery(claim, Delivery(status="mined", tx_hash=outcome.tx_hash,
+                                                block_number=outcome.block_number))
+            self._settle(claim, "delivered", None)
+            return
+        reason = outcome.revert_name or outcome.error or outcome.status
+        action = outcome.revert_class
+        if action == "terminal_subscription":
+            self._note_delivery(claim, Delivery(status="failed", tx_hash=outcome.tx_hash,
+                                                error=reason))
+            self._settle(claim, "failed", reason)
+            sub_id = claim.sub_key.removeprefix("sub:")
+            if sub_id.isdigit():
+                self._untrack(int(sub_id), reason)
+        elif action == "terminal_interval":
+            self._note_delivery(claim, Delivery(status="failed", tx_hash=outcome.tx_hash,
+                                                error=reason))
+            self._settle(claim, "skipped", reason)
+        else:
+            self._retry(claim, f"delivery {outcome.status}: {reason}", redeliver=True)
+
+    # --- retries and settling -------------------------------------------------------
+
+    def _retry(self, claim: Claim, reason: str, *, redeliver: bool = False) -> None:
+        if claim.attempts >= self._max_attempts:
+            self._failed += 1
+            log.error("giving up on interval after bounded retries",
+                      extra={"claim": claim.key, "attempts": claim.attempts, "reason": reason})
+            self._note_delivery(claim, Delivery(status="failed", error=reason))
+            self._settle(claim, "failed", reason)
+            return
+        delay = self._retry_delay * (2 ** (claim.attempts - 1))
+        log.warning("interval will be retried",
+                    extra={"claim": claim.key, "attempt": claim.attempts, "reason": reason,
+                           "delay": delay})
+        payload = decode_payload(claim.payload)
+        if not redeliver:
+            payload = ClaimPayload(delegated=payload.delegated)
+        self._store_claim(msgspec.structs.replace(
+            claim, state="retry", reason=reason, retry_at=self._clock() + delay,
+            payload=encode_payload(payload)))
+
+    def _run_retries(self) -> None:
+        now = self._clock()
+        for claim in [c for c in self._open.values() if c.state == "retry"]:
+            if claim.retry_at is not None and claim.retry_at > now:
+                continue
+            payload = decode_payload(claim.payload)
+            if payload.calldata is not None:
+                # The result is known; only the delivery is tried again, under a new key.
+                tx_key = f"{claim.key}/{claim.attempts + 1}"
+                claim = msgspec.structs.replace(claim, state="delivering",
+                                                attempts=claim.attempts + 1,
+                                                payload=encode_payload(msgspec.structs.replace(
+                                                    payload, tx_key=tx_key)))
+                self._store_claim(claim)
+                self._by_tx[tx_key] = claim.key
+                self._send(claim, payload.calldata, tx_key)
+            elif payload.delegated is not None:
+                self._restart_delegated(claim, payload.delegated)
+            else:
+                self._retry_onchain(claim)
+
+    def _retry_onchain(self, claim: Claim) -> None:
+        sub_id = int(claim.sub_key.removeprefix("sub:"))
+        tracked = self._tracked.get(sub_id)
+        if tracked is None or tracked.sub.interval(self._chain_time) != claim.interval:
+            self._settle(claim, "failed", f"{claim.reason}; the interval passed")
+            return
+        del self._open[claim.key]
+        self._check_and_start([_Due(tracked, claim.interval, claim.attempts)])
+
+    def _settle(self, claim: Claim, state: str, reason: str | None) -> None:
+        final = msgspec.structs.replace(claim, state=state, reason=reason)  # type: ignore[arg-type]
+        self._claims.put(final)
+        self._open.pop(claim.key, None)
+        if claim.job_id:
+            self._by_job.pop(claim.job_id, None)
+        sub_id = claim.sub_key.removeprefix("sub:")
+        tracked = self._tracked.get(int(sub_id)) if sub_id.isdigit() else None
+        if tracked is not None and claim.interval >= tracked.sub.frequency:
+            self._untrack(tracked.sub.id, "last interval settled")
+
+    def _store_claim(self, claim: Claim) -> None:
+        self._claims.put(claim)
+        self._open[claim.key] = claim
+        if claim.job_id:
+            self._by_job[claim.job_id] = claim.key
+
+    # --- delegated subscriptions ------------------------------------------------------
+
+    def _track_delegated(self, request: DelegatedRequest) -> bool:
+        sub = request.subscription
+        now = max(self._chain_time, int(self._clock()))
+        interval = sub.interval(now) if sub.active(now) else 1
+        key = claim_key(request.sub_key, interval)
+        existing = self._claims.get(key)
+        if existing is not None and (existing.final or key in self._open):
+            # Served already (a resubmission): the client still gets the job's result over
+            # REST, but nothing is delivered twice.
+            log.info("delegated subscription already handled for this interval",
+                     extra={"claim": key, "state": existing.state, "job_id": request.job_id})
+            self._undelivered.add(request.job_id)
+            return True
+        claim = Claim(key=key, sub_key=request.sub_key, interval=interval, state="claimed",
+                      attempts=1, job_id=request.job_id,
+                      payload=encode_payload(ClaimPayload(delegated=request)))
+        self._store_claim(claim)
+        orphan = self._orphans.pop(request.job_id, None)
+        if orphan is not None:
+            self._job_finished(request.job_id, orphan)
+        return True
+
+    def _restart_delegated(self, claim: Claim, request: DelegatedRequest) -> None:
+        job_id = str(uuid.uuid4())
+        claim = msgspec.structs.replace(claim, state="claimed", attempts=claim.attempts + 1,
+                                        job_id=job_id)
+        self._store_claim(claim)
+        # The record the client watches keeps its id; the retry runs as a new job.
+        self._by_job[job_id] = claim.key
+        record = self._jobs.get(request.client, request.job_id)
+        data = record.data if record is not None and record.data is not None else None
+        if data is None:
+            self._settle(claim, "failed", "the delegated job's input is gone")
+            return
+        spec = JobSpec(id=job_id, client=CHAIN_CLIENT, containers=request.containers,
+                       data=data, requires_proof=request.subscription.requires_proof,
+                       source=JobLocation.OFFCHAIN, destination=JobLocation.ONCHAIN,
+                       reply_to=SCHEDULER)
+        try:
+            self.ctx.directory.tell(ROUTER, SubmitChainJob(spec))
+        except ActorUnavailable:
+            self._retry(claim, "the router is restarting")
+
+    def _note_delivery(self, claim: Claim, delivery: Delivery) -> None:
+        request = decode_payload(claim.payload).delegated
+        if request is None:
+            return
+        try:
+            self.ctx.directory.tell(ROUTER, RecordDelivery(
+                client=request.client, job_id=request.job_id, delivery=delivery))
+        except ActorUnavailable:
+            pass
+
+    def _client_of(self, claim: Claim) -> str:
+        request = decode_payload(claim.payload).delegated
+        if request is not None and request.job_id == claim.job_id:
+            return request.client
+        return CHAIN_CLIENT
