@@ -1,0 +1,141 @@
+"""The subscription poller when the chain misbehaves: reorgs, 429s, an RPC that goes
+away and comes back, and the per-block RPC budget in steady state."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from node.chain.poller_messages import Rewound, SubscriptionCancelled, SubscriptionsSeen
+from node.chain.seed_load import create_subscriptions
+from tests.chain_support import DEPLOYER_KEY, ChainSession
+from tests.contracts.helpers import create_subscription, request_callback, subscription_consumer
+from tests.integration.chain_poller.support import (
+    MessageLog,
+    poller_harness,
+    rate_limiting_proxy,
+)
+
+pytestmark = pytest.mark.chain
+
+
+def wait_until(predicate: object, timeout: float, what: str) -> None:
+    assert callable(predicate)
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.05)
+
+
+def mine(chain: ChainSession, blocks: int) -> None:
+    for _ in range(blocks):
+        chain.rpc("evm_mine")
+
+
+def test_reorg_rewinds_to_the_common_ancestor_and_ends_in_the_chains_state(
+        fresh_chain: ChainSession, db_path: str) -> None:
+    kept = create_subscription(fresh_chain, frequency=5, period=30)
+    with poller_harness(fresh_chain, db_path) as harness:
+        harness.start_poller()
+        harness.log.wait_for(MessageLog.snapshot_done, what="SnapshotDone")
+        fork_point = fresh_chain.w3.eth.block_number
+        snapshot = fresh_chain.snapshot()
+
+        # The branch that will be dropped: a new subscription and a cancellation.
+        dropped = request_callback(fresh_chain, b"dropped")
+        consumer = subscription_consumer(fresh_chain).functions
+        fresh_chain.transact(consumer.cancelSubscription(kept), fresh_chain.consumer)
+        mine(fresh_chain, 1)
+        harness.wait_synced_to(fresh_chain.w3.eth.block_number)
+        assert [m.sub_id for m in harness.log.all(SubscriptionCancelled)] == [kept]
+        old_head = fresh_chain.w3.eth.block_number
+
+        # The branch that wins: a different subscription under the same id, and longer.
+        fresh_chain.revert(snapshot)
+        replacement = create_subscription(fresh_chain, frequency=9, period=90)
+        assert replacement == dropped
+        mine(fresh_chain, old_head - fresh_chain.w3.eth.block_number + 2)
+        harness.log.wait_for(lambda log: bool(log.all(Rewound)), what="Rewound")
+        harness.wait_synced_to(fresh_chain.w3.eth.block_number)
+
+        rewound = harness.log.all(Rewound)
+        assert fork_point - 64 <= rewound[0].to_block <= fork_point
+        latest = harness.log.subscriptions()
+        # The dropped cancellation is undone by re-reading the subscription at the ancestor.
+        assert not latest[kept].cancelled
+        assert len(harness.log.all(SubscriptionCancelled)) == 1
+        assert (latest[replacement].period, latest[replacement].frequency) == (90, 9)
+        status = harness.status()
+        assert status.tracked == 2 and status.highest_id == replacement
+        assert not harness.failures
+
+
+def test_rate_limited_rpc_backs_off_then_recovers(fresh_chain: ChainSession,
+                                                  db_path: str) -> None:
+    with rate_limiting_proxy(fresh_chain.anvil.rpc_url) as (url, throttle):
+        with poller_harness(fresh_chain, db_path, rpc_url=url, sync_period=0.05) as harness:
+            harness.start_poller()
+            harness.log.wait_for(MessageLog.snapshot_done, what="SnapshotDone")
+            throttle.limited.set()
+            created = request_callback(fresh_chain)
+            wait_until(lambda: throttle.refused >= 4, 20, "four refused requests")
+            # Polling every 50 ms without backoff would have sent ~30 by now.
+            assert throttle.refused <= 8
+            assert harness.status().failing_reads >= 4
+            throttle.limited.clear()
+            harness.log.wait_for(lambda log: created in log.subscriptions(), timeout=40,
+                                 what="the subscription created while rate limited")
+            wait_until(lambda: harness.status().failing_reads == 0, 10, "recovery")
+            assert not harness.failures
+
+
+def test_poller_resumes_when_anvil_comes_back(fresh_chain: ChainSession, db_path: str) -> None:
+    with poller_harness(fresh_chain, db_path) as harness:
+        harness.start_poller()
+        harness.log.wait_for(MessageLog.snapshot_done, what="SnapshotDone")
+        fresh_chain.anvil.stop()
+        try:
+            wait_until(lambda: harness.status().failing_reads >= 2, 20, "failing reads")
+        finally:
+            fresh_chain.anvil.start()
+        created = request_callback(fresh_chain)
+        harness.log.wait_for(lambda log: created in log.subscriptions(), timeout=40,
+                             what="the subscription created after the restart")
+        harness.wait_synced_to(fresh_chain.w3.eth.block_number, timeout=40)
+        assert harness.status().failing_reads == 0
+        assert not harness.failures
+
+
+def test_steady_state_rpc_calls_are_bounded_per_block_and_never_reread(
+        fresh_chain: ChainSession, db_path: str) -> None:
+    create_subscriptions(fresh_chain.w3, fresh_chain.deployment, DEPLOYER_KEY, 220,
+                         frequency=10, period=3600)
+    with poller_harness(fresh_chain, db_path, sync_period=0.05) as harness:
+        rpc = harness.start_poller()
+        harness.log.wait_for(MessageLog.snapshot_done, what="SnapshotDone")
+        harness.wait_synced_to(fresh_chain.w3.eth.block_number)
+        assert harness.status().tracked == 220
+
+        # No new block: one eth_blockNumber per poll and nothing else.
+        before = rpc.calls_by_method
+        time.sleep(1.0)  # a measuring window, not a wait for a condition
+        idle = {k: v - before.get(k, 0) for k, v in rpc.calls_by_method.items()
+                if v != before.get(k, 0)}
+        assert set(idle) <= {"eth_blockNumber"}, idle
+        assert idle.get("eth_blockNumber", 0) <= 1.0 / 0.05 + 2
+
+        # Ten new empty blocks: at most a header and one eth_getLogs each, no reads.
+        before = rpc.calls_by_method
+        blocks = 10
+        mine(fresh_chain, blocks)
+        harness.wait_synced_to(fresh_chain.w3.eth.block_number)
+        spent = {k: v - before.get(k, 0) for k, v in rpc.calls_by_method.items()
+                 if v != before.get(k, 0)}
+        assert set(spent) <= {"eth_blockNumber", "eth_getBlockByNumber", "eth_getLogs"}, spent
+        assert spent.get("eth_getLogs", 0) <= blocks
+        assert spent.get("eth_getBlockByNumber", 0) <= blocks
+        seen_after = [m for m in harness.log.all(SubscriptionsSeen) if not m.snapshot]
+        assert seen_after == []
+        assert not harness.failures
