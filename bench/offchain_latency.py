@@ -48,7 +48,7 @@ def _direct(client: Http, body: bytes) -> float:
     return elapsed * 1000.0
 
 
-def _through_node(client: Http, container: str) -> tuple[float, int]:
+def _through_node(client: Http, container: str, poll_interval: float) -> tuple[float, int]:
     body = job_body([container], DATA)
     start = time.perf_counter()
     status, payload = client.request("POST", "/api/jobs", body)
@@ -68,9 +68,11 @@ def _through_node(client: Http, container: str) -> tuple[float, int]:
                 return elapsed * 1000.0, polls
         if time.perf_counter() - start > RESULT_TIMEOUT:
             raise RuntimeError("job still running after timeout")
+        if poll_interval:
+            time.sleep(poll_interval)
 
 
-def _streamed_through_node(client: Http, container: str) -> tuple[float, int]:
+def _streamed_through_node(client: Http, container: str, _poll: float) -> tuple[float, int]:
     start = time.perf_counter()
     status, payload = client.request("POST", "/api/jobs/stream", job_body([container], DATA))
     elapsed = time.perf_counter() - start
@@ -81,7 +83,7 @@ def _streamed_through_node(client: Http, container: str) -> tuple[float, int]:
 
 def run_latency(node_port: int, direct_port: int, container: str, *, samples: int,
                 keepalive: bool, max_seconds: float, warmup: int = 20,
-                stream: bool = False) -> LatencyResult:
+                stream: bool = False, poll_interval: float = 0.0) -> LatencyResult:
     result = LatencyResult(keepalive=keepalive)
     node = Http(node_port, keepalive=keepalive)
     direct = Http(direct_port, keepalive=keepalive)
@@ -95,9 +97,9 @@ def run_latency(node_port: int, direct_port: int, container: str, *, samples: in
             try:
                 if i % 2 == 0:
                     d = _direct(direct, direct_body)
-                    n, polls = via_node(node, container)
+                    n, polls = via_node(node, container, poll_interval)
                 else:
-                    n, polls = via_node(node, container)
+                    n, polls = via_node(node, container, poll_interval)
                     d = _direct(direct, direct_body)
             except (OSError, RuntimeError):
                 result.failures += 1

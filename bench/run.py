@@ -58,6 +58,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                    help="jobs through the node before the 'after' memory reading (default 10000)")
     p.add_argument("--max-seconds", type=float, default=90.0,
                    help="time bound of each load phase (default 90)")
+    p.add_argument("--poll-interval", type=float, default=0.0,
+                   help="seconds between result polls in the latency runs (default 0: poll "
+                        "again at once, the finest resolution and the hardest on the node)")
     p.add_argument("--queue-size", type=int, default=4096,
                    help="container queue_size: room for a burst, so the node's back-pressure "
                         "(429 Overloaded) does not cut the intake run short (default 4096)")
@@ -174,7 +177,8 @@ def main(argv: list[str] | None = None) -> int:
             for keepalive in (False, True):
                 wait_drained(node_port, 30)
                 lr = run_latency(node_port, echo_port, CONTAINER_ID, samples=args.samples,
-                                 keepalive=keepalive, max_seconds=args.max_seconds)
+                                 keepalive=keepalive, max_seconds=args.max_seconds,
+                                 poll_interval=args.poll_interval)
                 total_jobs += len(lr.node_ms) + 20
                 lat[keepalive] = lr
                 say(f"latency keepalive={keepalive}: {len(lr.added_ms)} pairs, added p50 "
