@@ -10,7 +10,7 @@ import pytest
 from node.chain import seed_load
 from node.chain.deployment import Sender
 from tests.chain_support import CONSUMER_KEY, NODE_KEY, ChainSession
-from tests.integration.chain_wallet.conftest import deliver_call, running_wallet
+from tests.integration.chain_wallet.harness import deliver_call, running_wallet
 
 pytestmark = pytest.mark.chain
 
@@ -27,7 +27,7 @@ def test_a_delivery_is_simulated_sent_and_mined(chain: ChainSession, db_path: Pa
     to, data = deliver_call(chain, sub_id)
     with running_wallet(chain.anvil.rpc_url, db_path, gas_margin=1.5) as wallet:
         calls_before = wallet.rpc.calls
-        wallet.send("sub:%d:1" % sub_id, to, data)
+        wallet.send(f"sub:{sub_id}:1", to, data)
         outcome = wallet.outcomes.wait_for({f"sub:{sub_id}:1"})[f"sub:{sub_id}:1"]
         calls = wallet.rpc.calls - calls_before
 
