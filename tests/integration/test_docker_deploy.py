@@ -1,0 +1,201 @@
+"""The Docker deployment: node image built locally, run with the compose file.
+
+No registry is reachable here, so the image is based on the local test base
+image (Debian bookworm from debootstrap) and pip installs from a wheelhouse
+built on the host. docker-compose 1.29 runs deploy/docker-compose.yaml (the
+Compose v2 plugin reads the same file). The node manages its workflow
+container as a sibling through the mounted Docker socket and answers a job
+through the published port.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import docker
+import pytest
+from docker.errors import NotFound
+
+from tests import docker_support
+from tests.docker_support import BASE_IMAGE, ECHO_IMAGE, REPO_ROOT
+from tests.node_support import free_service_port
+
+pytestmark = [pytest.mark.docker, pytest.mark.slow, pytest.mark.timeout(1200)]
+
+docker_client = docker_support.docker_client
+workflow_images = docker_support.workflow_images
+
+WHEELHOUSE = REPO_ROOT / ".ci" / "work" / "wheels"
+COMPOSE_FILE = REPO_ROOT / "deploy" / "docker-compose.yaml"
+NODE_IMAGE = "infernet-node:test"
+# The base image's Python is 3.11.2: redis needs async-timeout there (not on the host's 3.11.7).
+EXTRA_WHEELS = ("setuptools>=68", "wheel", "async-timeout>=4.0.3")
+
+
+def compose_command() -> list[str]:
+    if shutil.which("docker-compose"):
+        return ["docker-compose"]
+    probe = subprocess.run(["docker", "compose", "version"], capture_output=True)
+    if probe.returncode == 0:
+        return ["docker", "compose"]
+    pytest.skip("neither docker-compose nor the docker compose plugin is installed")
+
+
+def build_wheelhouse() -> None:
+    """Dependency wheels for an offline image build; the node's own wheel is left out so
+    the wheelhouse layer stays cached across code changes."""
+    if any(WHEELHOUSE.glob("async_timeout-*.whl")):
+        return
+    WHEELHOUSE.mkdir(parents=True, exist_ok=True)
+    result = subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "-q", "-w", str(WHEELHOUSE), str(REPO_ROOT),
+         *EXTRA_WHEELS],
+        capture_output=True, text=True, timeout=600)
+    if result.returncode != 0:
+        pytest.fail(f"pip wheel failed:\n{result.stderr[-3000:]}", pytrace=False)
+    for wheel in WHEELHOUSE.glob("infernet_node-*.whl"):
+        wheel.unlink()
+
+
+def run(cmd: list[str], *, env: dict[str, str] | None = None, cwd: Path | None = None,
+        timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(cmd, env=env, cwd=cwd, capture_output=True, text=True,
+                          timeout=timeout)
+
+
+def http_json(url: str, body: Any = None) -> tuple[int, Any]:
+    data = None if body is None else json.dumps(body).encode()
+    request = urllib.request.Request(url, data=data,
+                                     headers={"Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return response.status, json.loads(response.read() or b"null")
+    except urllib.error.HTTPError as exc:
+        return exc.code, None
+
+
+def wait_until(check: Any, timeout: float, what: str, logs: Any) -> Any:
+    deadline = time.monotonic() + timeout
+    last: Any = None
+    while time.monotonic() < deadline:
+        try:
+            last = check()
+        except OSError as exc:
+            last = exc
+        else:
+            if last:
+                return last
+        time.sleep(0.25)
+    raise AssertionError(f"{what} not reached in {timeout}s (last: {last!r}):\n{logs()}")
+
+
+@pytest.fixture(scope="module")
+def compose_env(docker_client: docker.DockerClient, workflow_images: None) -> dict[str, str]:
+    compose = compose_command()
+    build_wheelhouse()
+    env = dict(os.environ, INFERNET_NODE_IMAGE=NODE_IMAGE, INFERNET_BASE_IMAGE=BASE_IMAGE,
+               DOCKER_BUILDKIT="0", COMPOSE_DOCKER_CLI_BUILD="0")
+    # The compose file's own build section (context: the repository root).
+    built = run([*compose, "-f", str(COMPOSE_FILE), "build", "node"], env=env,
+                cwd=COMPOSE_FILE.parent, timeout=900)
+    assert built.returncode == 0, built.stdout[-3000:] + built.stderr[-3000:]
+    env["COMPOSE"] = json.dumps(compose)
+    return env
+
+
+@pytest.fixture
+def deployment(tmp_path: Path, compose_env: dict[str, str],
+               docker_client: docker.DockerClient) -> Iterator[dict[str, Any]]:
+    """`cd deploy && cp ../config.sample.json config.json && compose up -d`, in a copy."""
+    project = f"infernet-deploy-{uuid.uuid4().hex[:8]}"
+    workdir = tmp_path / "deploy"
+    workdir.mkdir()
+    shutil.copy(COMPOSE_FILE, workdir / "docker-compose.yaml")
+    config = json.loads((REPO_ROOT / "config.sample.json").read_text())
+    echo_port, node_port = free_service_port(), free_service_port()
+    container = dict(config["containers"][0], id=f"{project}-echo", image=ECHO_IMAGE,
+                     port=echo_port,
+                     # Reachable from the node's container via host.docker.internal.
+                     publish_host="0.0.0.0")
+    config.update(containers=[container], startup_wait=0)
+    (workdir / "config.json").write_text(json.dumps(config, indent=2))
+    env = dict(compose_env, INFERNET_NODE_CONTAINER=f"{project}-node",
+               INFERNET_NODE_PORT=str(node_port))
+    compose = [*json.loads(env["COMPOSE"]), "-p", project]
+    info = {"url": f"http://127.0.0.1:{node_port}", "node": f"{project}-node",
+            "echo": container["id"], "compose": compose, "env": env, "workdir": workdir}
+    up = run([*compose, "up", "-d", "--no-build"], env=env, cwd=workdir, timeout=300)
+    try:
+        assert up.returncode == 0, up.stdout + up.stderr
+        yield info
+    finally:
+        run([*compose, "down", "-v", "--timeout", "60"], env=env, cwd=workdir, timeout=180)
+        docker_support.remove_container(docker_client, container["id"])
+
+
+def node_logs(docker_client: docker.DockerClient, name: str) -> Any:
+    def read() -> str:
+        try:
+            return str(docker_client.containers.get(name).logs(tail=60).decode())
+        except NotFound:
+            return "(node container gone)"
+    return read
+
+
+def test_compose_deployment_serves_a_job(deployment: dict[str, Any],
+                                         docker_client: docker.DockerClient) -> None:
+    url, echo = deployment["url"], deployment["echo"]
+    logs = node_logs(docker_client, deployment["node"])
+    node = docker_client.containers.get(deployment["node"])
+    assert node.attrs["HostConfig"]["RestartPolicy"]["Name"] == "on-failure"
+    assert "RUNTIME=docker" in node.attrs["Config"]["Env"]
+
+    wait_until(lambda: http_json(f"{url}/health")[0] == 200, 120, "healthy", logs)
+    wait_until(lambda: echo in {c["id"] for c in http_json(f"{url}/info")[1]["containers"]},
+               120, "echo container ready", logs)
+    # The workflow container is a sibling on the host's engine, not a child of the node.
+    assert docker_client.containers.get(echo).status == "running"
+
+    status, body = http_json(f"{url}/api/jobs", {"containers": [echo], "data": {"x": 7}})
+    assert status == 200, (status, body, logs())
+    job_id = body["id"]
+
+    def finished() -> Any:
+        _, records = http_json(f"{url}/api/jobs?id={job_id}")
+        return records and records[0]["status"] != "running" and records[0]
+
+    record = wait_until(finished, 60, "job finished", logs)
+    assert record["status"] == "success", record
+    assert record["result"]["output"] == {"output": {"x": 7}}
+
+    # Operator shortcuts inside the container run the node's CLI on the mounted config.
+    checked = run(["docker", "exec", deployment["node"], "make", "check-config"])
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    planned = run(["docker", "exec", deployment["node"], "make", "-n", "register-node",
+                   "activate-node"])
+    assert planned.stdout.splitlines() == [
+        "infernet-node register-node --config /app/config.json",
+        "infernet-node activate-node --config /app/config.json",
+    ]
+
+    down = run([*deployment["compose"], "down", "--timeout", "60"], env=deployment["env"],
+               cwd=deployment["workdir"], timeout=180)
+    assert down.returncode == 0, down.stderr
+    with pytest.raises(NotFound):
+        docker_client.containers.get(deployment["node"])
+    # A graceful stop takes the managed workflow container down with the node.
+    try:
+        assert docker_client.containers.get(echo).status != "running"
+    except NotFound:
+        pass
