@@ -10,6 +10,8 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass, field
 
+from node.stats.figures import SystemFigures
+
 
 @dataclass
 class ContainerGauge:
@@ -30,6 +32,18 @@ class Board:
     jobs_failed: int = 0
     onchain_running: int = 0
     escalated: str = ""
+    # Read by the stats reporter; each has one writer. actor_restarts: the stats
+    # reporter, from the supervisor's ChildRestarted events. chain_*: the block
+    # poller. wallet_* and transactions_*: the wallet. None = not known (yet).
+    actor_restarts: dict[str, int] = field(default_factory=dict)
+    chain_head_block: int | None = None
+    chain_sync_lag_blocks: int | None = None
+    wallet_balance_wei: int | None = None
+    wallet_nonce: int | None = None
+    transactions_sent: int = 0
+    transactions_failed: int = 0
+    # The reporter's latest sample of host figures.
+    system_figures: SystemFigures | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def container(self, name: str) -> ContainerGauge:

@@ -1,0 +1,1 @@
+"""Node and system figures: snapshots, Prometheus exposition and HTTP forwarding."""
