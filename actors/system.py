@@ -98,6 +98,11 @@ class NodeSystem:
             names = frozenset(containers)
             specs.append(ChildSpec("watcher", lambda ctx: WatcherActor.start(
                 ctx, manager=manager, names=names)))
+        # --- stats reporter (issue 5 point 1) -----------------------------------
+        from actors.stats import stats_child_spec
+
+        specs.append(stats_child_spec(board, config, node_id=self.node_id))
+        # --- end stats reporter ---------------------------------------------------
         specs.append(ChildSpec(ROUTER, lambda ctx: RouterActor.start(
             ctx, store=store, rules=rules, containers=containers, board=board)))
 

@@ -15,6 +15,7 @@ from node.api.errors import register_error_handlers
 from node.api.health import HealthResource, InfoResource, ResourcesResource
 from node.api.jobs import JobsResource
 from node.api.logs import LogsResource
+from node.api.metrics import MetricsResource
 from node.api.middleware import ClientMiddleware
 from node.api.openapi import OpenApiResource
 from node.api.service import JobService
@@ -22,6 +23,7 @@ from node.api.status import StatusResource
 from node.api.stream import StreamResource
 from node.config.schema import Server
 from node.ratelimit import RateLimiter
+from node.stats.exposition import MetricsSource
 
 
 @dataclass(frozen=True)
@@ -32,6 +34,8 @@ class ApiDeps:
     # A prebuilt OpenAPI document (JSON bytes); None serves node.api.openapi's.
     openapi: bytes | None = None
     rate_limit_keys: int = 100_000
+    # What GET /metrics serves; None leaves the route out (404).
+    metrics: MetricsSource | None = None
 
 
 def _limiter(deps: ApiDeps) -> RateLimiter | None:
@@ -58,4 +62,6 @@ def create_app(deps: ApiDeps) -> falcon.App[Any, Any]:
     app.add_route("/api/status", StatusResource(service, limit))
     app.add_route("/api/containers/{container_id}/logs", LogsResource(service))
     app.add_route("/openapi.json", OpenApiResource(deps.openapi))
+    if deps.metrics is not None:
+        app.add_route("/metrics", MetricsResource(deps.metrics))
     return app

@@ -223,6 +223,19 @@ def build_openapi() -> dict[str, Any]:
                     parameters=[_query("model_id", {"type": "string"}, "Ask about one model")],
                 )
             },
+            "/metrics": {
+                "get": _op(
+                    "Node and host figures in the Prometheus text format (not rate limited)",
+                    {
+                        "200": {
+                            "description": "Prometheus exposition",
+                            "content": {"text/plain": {"schema": {"type": "string"}}},
+                        },
+                        "404": _json(_ref("Error"), "This node does not serve metrics"),
+                    },
+                    "400 503",
+                )
+            },
             "/api/jobs": {
                 "post": _op(
                     "Submit one off-chain job or one delegated subscription",
