@@ -202,18 +202,10 @@ class TxStore:
 
     def in_flight(self) -> list[TxRecord]:
         """Transactions not yet decided, by nonce (unsigned ones last)."""
-        with self._db.reading() as conn:
-            rows = conn.execute(
-                f"SELECT {_TX_COLUMNS} FROM wallet_tx WHERE sender=? AND state IN ({_IN_FLIGHT})"
-                " ORDER BY nonce IS NULL, nonce, created_at", (self._sender,)).fetchall()
-        return [_tx(r) for r in rows]
+        return self._select(f"state IN ({_IN_FLIGHT}) ORDER BY nonce IS NULL, nonce, created_at")
 
     def by_nonce(self, nonce: int) -> list[TxRecord]:
-        with self._db.reading() as conn:
-            rows = conn.execute(
-                f"SELECT {_TX_COLUMNS} FROM wallet_tx WHERE sender=? AND nonce=?"
-                " ORDER BY created_at", (self._sender, nonce)).fetchall()
-        return [_tx(r) for r in rows]
+        return self._select("nonce=? ORDER BY created_at", nonce)
 
     def attempts(self, key: str) -> list[Attempt]:
         """Every attempt of ``key``, oldest first."""
@@ -232,21 +224,20 @@ class TxStore:
 
     def unnotified(self) -> list[TxRecord]:
         """Decided transactions whose outcome may not have reached the requester."""
-        with self._db.reading() as conn:
-            rows = conn.execute(
-                f"SELECT {_TX_COLUMNS} FROM wallet_tx WHERE sender=? AND notified=0"
-                f" AND state IN ({_FINAL}) ORDER BY updated_at", (self._sender,)).fetchall()
-        return [_tx(r) for r in rows]
+        return self._select(f"notified=0 AND state IN ({_FINAL}) ORDER BY updated_at")
 
     def recent_outcomes(self, limit: int = 100) -> list[TxRecord]:
         """The most recently decided transactions, newest first."""
-        with self._db.reading() as conn:
-            rows = conn.execute(
-                f"SELECT {_TX_COLUMNS} FROM wallet_tx WHERE sender=? AND state IN ({_FINAL})"
-                " ORDER BY updated_at DESC LIMIT ?", (self._sender, limit)).fetchall()
-        return [_tx(r) for r in rows]
+        return self._select(f"state IN ({_FINAL}) ORDER BY updated_at DESC LIMIT ?", limit)
 
     # --- helpers --------------------------------------------------------------
+
+    def _select(self, condition: str, *params: object) -> list[TxRecord]:
+        with self._db.reading() as conn:
+            rows = conn.execute(
+                f"SELECT {_TX_COLUMNS} FROM wallet_tx WHERE sender=? AND {condition}",
+                (self._sender, *params)).fetchall()
+        return [_tx(r) for r in rows]
 
     def _get(self, conn: sqlite3.Connection, key: str) -> TxRecord | None:
         row = conn.execute(f"SELECT {_TX_COLUMNS} FROM wallet_tx WHERE sender=? AND key=?",
