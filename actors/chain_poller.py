@@ -28,13 +28,13 @@ from typing import Any, Literal, Protocol
 
 import msgspec
 import pykka
-from eth_abi.abi import decode as abi_decode
 from eth_abi.abi import encode as abi_encode
 from eth_utils.address import to_checksum_address
 from eth_utils.crypto import keccak
 
 from actors.base import ChildContext, SupervisedActor
 from actors.directory import ActorUnavailable
+from node.chain import contracts
 from node.chain.poller_messages import (
     ChainHead,
     IntervalFulfilled,
@@ -82,12 +82,8 @@ class ConsumerDown(Exception):
     """The consumer is restarting; what was to be told is told again later."""
 
 
-# --- chain reads (private; the shared node/chain/contracts.py may replace them) ---
+# --- chain reads ----------------------------------------------------------------------
 
-TOPIC_CREATED = "0x" + keccak(text="SubscriptionCreated(uint32)").hex()
-TOPIC_CANCELLED = "0x" + keccak(text="SubscriptionCancelled(uint32)").hex()
-TOPIC_FULFILLED = "0x" + keccak(text="SubscriptionFulfilled(uint32,address)").hex()
-_ID_SELECTOR = keccak(text="id()")[:4]
 _READ_BATCH_SELECTOR = keccak(text="readSubscriptionBatch(uint32,uint32)")[:4]
 _WORD = 32
 _SUBSCRIPTION_WORDS = 11  # a static tuple: stored inline in the array, 11 words each
@@ -100,22 +96,21 @@ class _Event:
     block: int
     block_hash: str
     node: str = ""
-    timestamp: int | None = None
+    timestamp: int | None = None  # some RPCs put blockTimestamp in logs: saves a header
 
 
 class _ChainReads:
     def __init__(self, rpc: LogRpc, coordinator: str, reader: str) -> None:
         self.rpc = rpc
-        self.coordinator = to_checksum_address(coordinator)
+        self.coordinator = contracts.Coordinator(rpc, coordinator)
         self.reader = to_checksum_address(reader)
 
     def next_id(self, block: int) -> int:
         """The Coordinator's id counter: the id the next subscription will get."""
-        raw = self.rpc.call(self.coordinator, _ID_SELECTOR, block=block)
-        return int(abi_decode(["uint32"], raw)[0])
+        return self.coordinator.next_id(block)
 
     def subscriptions(self, start: int, end: int, block: int) -> list[Subscription]:
-        """Ids ``start`` ≤ id < ``end`` (end exclusive, never reversed)."""
+        """Ids ``start`` <= id < ``end`` (end exclusive, never reversed)."""
         if end <= start:
             return []
         data = _READ_BATCH_SELECTOR + abi_encode(["uint32", "uint32"], [start, end])
@@ -123,11 +118,28 @@ class _ChainReads:
         return [_subscription(start + i, words) for i, words in enumerate(_tuple_words(raw))]
 
     def events(self, from_block: int, to_block: int) -> list[_Event]:
-        logs = self.rpc.get_logs(self.coordinator,
-                                 [[TOPIC_CREATED, TOPIC_CANCELLED, TOPIC_FULFILLED]],
-                                 from_block, to_block)
+        topics: list[str | list[str] | None] = [list(contracts.SUBSCRIPTION_EVENT_TOPICS)]
+        logs = self.rpc.get_logs(self.coordinator.address, topics, from_block, to_block)
         events = [_event(entry) for entry in logs if not entry.get("removed")]
         return [e for e in events if e is not None]
+
+
+def _event(entry: dict[str, Any]) -> _Event | None:
+    decoded = contracts.decode_coordinator_log(entry)
+    kind: Literal["created", "cancelled", "fulfilled"]
+    node = ""
+    if isinstance(decoded, contracts.SubscriptionCreated):
+        kind = "created"
+    elif isinstance(decoded, contracts.SubscriptionCancelled):
+        kind = "cancelled"
+    elif isinstance(decoded, contracts.SubscriptionFulfilled):
+        kind, node = "fulfilled", decoded.node
+    else:
+        return None
+    stamp = entry.get("blockTimestamp")
+    return _Event(kind=kind, sub_id=decoded.sub_id, block=decoded.block_number,
+                  block_hash=decoded.block_hash.lower(), node=node,
+                  timestamp=None if stamp is None else int(stamp, 16))
 
 
 def _tuple_words(raw: bytes) -> list[list[bytes]]:
@@ -161,24 +173,6 @@ def _subscription(sub_id: int, words: list[bytes]) -> Subscription:
         frequency=number(3), redundancy=number(4), container_id=words[5], lazy=number(6) != 0,
         verifier=_address(words[7]), payment_amount=number(8), payment_token=_address(words[9]),
         wallet=_address(words[10]))
-
-
-def _event(entry: dict[str, Any]) -> _Event | None:
-    topics = [str(t).lower() for t in entry.get("topics", [])]
-    if len(topics) < 2:
-        return None
-    kinds: dict[str, Literal["created", "cancelled", "fulfilled"]] = {
-        TOPIC_CREATED: "created", TOPIC_CANCELLED: "cancelled", TOPIC_FULFILLED: "fulfilled"}
-    kind = kinds.get(topics[0])
-    if kind is None:
-        return None
-    node = ""
-    if kind == "fulfilled" and len(topics) > 2:
-        node = to_checksum_address("0x" + topics[2][-40:])
-    stamp = entry.get("blockTimestamp")
-    return _Event(kind=kind, sub_id=int(topics[1], 16), block=int(entry["blockNumber"], 16),
-                  block_hash=str(entry.get("blockHash", "")).lower(), node=node,
-                  timestamp=None if stamp is None else int(stamp, 16))
 
 
 # --- backoff ------------------------------------------------------------------------
