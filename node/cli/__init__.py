@@ -6,7 +6,7 @@ import argparse
 import sys
 
 from node import __version__
-from node.cli import devchain, jobs, logs, run, service
+from node.cli import devchain, doctor, jobs, logs, run, service
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -21,6 +21,7 @@ def build_parser() -> argparse.ArgumentParser:
     logs.register(sub)
     devchain.register(sub)
     service.register(sub)
+    doctor.register(sub)
     return parser
 
 
