@@ -33,8 +33,8 @@ class ClaimPayload(msgspec.Struct, frozen=True, kw_only=True):
     tx_key: str | None = None
 
 
-_encoder = msgspec.msgpack.Encoder()
-_decoder = msgspec.msgpack.Decoder(ClaimPayload)
+_encoder = msgspec.json.Encoder()  # JSON: r, s and amounts exceed 64 bits
+_decoder = msgspec.json.Decoder(ClaimPayload)
 
 
 def encode_payload(payload: ClaimPayload) -> bytes:
