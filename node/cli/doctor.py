@@ -18,7 +18,8 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any, Literal, TextIO
 
-from node.config import ConfigError, load_config
+from node.cli.run import add_config_option
+from node.config import ConfigError, LoadedConfig, load_config
 from node.config.schema import Config, Container
 
 Outcome = Literal["ok", "warn", "fail", "skip"]
@@ -297,17 +298,23 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "doctor", help="check Docker, RPC, registry, wallet and ports; say what to fix",
         description="Online checks of what the node needs (check-config is the offline one). "
                     "Exit 1 when a check fails.")
-    p.add_argument("--config", "-c", metavar="PATH", default=None,
-                   help="config.json path (default: $INFERNET_CONFIG_PATH, else ./config.json)")
+    add_config_option(p)
     p.set_defaults(handler=_doctor)
 
 
-def _doctor(args: argparse.Namespace) -> int:
+def load_or_report(path: str | None) -> LoadedConfig | None:
+    """The config, or None after printing each error (by field) to stderr."""
     try:
-        loaded = load_config(args.config)
+        return load_config(path)
     except ConfigError as exc:
         for error in exc.errors:
             print(f"error: {error}", file=sys.stderr)
+        return None
+
+
+def _doctor(args: argparse.Namespace) -> int:
+    loaded = load_or_report(args.config)
+    if loaded is None:
         print("fix the config first (infernet-node check-config)", file=sys.stderr)
         return 1
     checks = run_checks(loaded.config)

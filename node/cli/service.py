@@ -19,7 +19,8 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from node.config import ConfigError, load_config
+from node.cli.doctor import load_or_report
+from node.cli.run import add_config_option
 from node.config.schema import Config
 
 DEFAULT_UNIT_PATH = "/etc/systemd/system/infernet-node.service"
@@ -208,8 +209,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "install-service", help="write a systemd unit that runs this node",
         description="Write a systemd unit (Type=notify, watchdog, restart on failure, "
                     "hardened) for this installation and config.")
-    p.add_argument("--config", "-c", metavar="PATH", default=None,
-                   help="config.json path (default: $INFERNET_CONFIG_PATH, else ./config.json)")
+    add_config_option(p)
     p.add_argument("--user", default=None, help="user to run as (default: $SUDO_USER or you)")
     p.add_argument("--group", default=None, help="group to run as (default: the user's group)")
     p.add_argument("--working-dir", default=None,
@@ -231,11 +231,8 @@ def _install(args: argparse.Namespace) -> int:
     if args.watchdog_sec <= 0:
         print("error: --watchdog-sec must be a positive number of seconds", file=sys.stderr)
         return 2
-    try:
-        loaded = load_config(args.config)
-    except ConfigError as exc:
-        for error in exc.errors:
-            print(f"error: {error}", file=sys.stderr)
+    loaded = load_or_report(args.config)
+    if loaded is None:
         return 1
     config_path = os.path.abspath(loaded.path)
     settings = settings_from_args(args, loaded.config, config_path)
