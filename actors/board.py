@@ -32,9 +32,10 @@ class Board:
     jobs_failed: int = 0
     onchain_running: int = 0
     escalated: str = ""
-    # Read by the stats reporter; each has one writer. actor_restarts: the stats
-    # reporter, from the supervisor's ChildRestarted events. chain_*: the block
-    # poller. wallet_* and transactions_*: the wallet. None = not known (yet).
+    # Read by the stats reporter; each has one writer. actor_restarts, chain_* and
+    # wallet_*: the stats reporter, from the supervisor's ChildRestarted events and
+    # the poller's and wallet's status answers. transactions_*: the wallet.
+    # None = not known (yet).
     actor_restarts: dict[str, int] = field(default_factory=dict)
     chain_head_block: int | None = None
     chain_sync_lag_blocks: int | None = None

@@ -1,8 +1,12 @@
 """The stats reporter: samples host figures and forwards node snapshots.
 
-It asks no actor. Node figures come from the board, where the other actors
-publish them; restarts per actor come from the supervisor's ``ChildRestarted``
-events (the reporter must be in the supervisor's ``notify`` names). A ticker
+It never waits on another actor. Node figures come from the board, where the
+other actors publish them; restarts per actor come from the supervisor's
+``ChildRestarted`` events (the reporter must be in the supervisor's ``notify``
+names). Figures only another actor knows (chain head and lag from the poller,
+balance and nonce from the wallet) come through ``Probe``s: an ask sent without
+blocking, whose answer is read on a later tick and written to the board; a
+probe is not asked again while its answer is outstanding. A ticker
 thread of its own tells it ``Tick``, at most one outstanding at a time, so a
 slow ``nvidia-smi`` delays only the reporter. Snapshots go to a
 ``StatsForwarder`` whose thread does the HTTP, so an unreachable endpoint costs
@@ -24,8 +28,11 @@ import pykka
 
 from actors.base import ChildContext, SupervisedActor
 from actors.board import Board
+from actors.directory import ActorUnavailable
 from actors.supervisor import ChildSpec
 from node import __version__
+from node.chain.poller_messages import SyncReport, SyncStatus
+from node.chain.wallet_messages import WalletState, WalletStatus
 from node.config.schema import Config
 from node.messages import ChildRestarted
 from node.stats.figures import StatsSnapshot, SystemFigures
@@ -41,6 +48,37 @@ MAX_SAMPLE_PERIOD = 15.0  # host figures on /metrics are at most this old
 
 class Tick:
     """Ticker -> reporter: time to sample (and maybe forward)."""
+
+
+@dataclass(frozen=True)
+class Probe:
+    """Figures another actor answers to ``question``, written to the board by ``record``."""
+
+    actor: str
+    question: Any
+    record: Callable[[Board, Any], None]
+    every: float = 0.0  # at least this many seconds between two asks
+
+
+def _record_sync(board: Board, report: SyncReport) -> None:
+    board.chain_head_block = report.head
+    board.chain_sync_lag_blocks = report.lag
+
+
+def _record_wallet(board: Board, state: WalletState) -> None:
+    board.wallet_nonce = state.next_nonce
+    board.wallet_balance_wei = state.balance
+
+
+def chain_probes(*, wallet_every: float = 60.0) -> tuple[Probe, ...]:
+    """The poller's ``SyncStatus`` and the wallet's ``WalletStatus`` (an RPC call in the
+    wallet's thread, hence asked at most every ``wallet_every`` seconds)."""
+    # Imported here: the chain actors' modules load web3 and eth_account.
+    from actors.chain_scheduler import WALLET
+    from actors.chain_system import POLLER
+
+    return (Probe(POLLER, SyncStatus(), _record_sync),
+            Probe(WALLET, WalletStatus(), _record_wallet, every=wallet_every))
 
 
 @dataclass(frozen=True)
@@ -109,6 +147,7 @@ class StatsReporterActor(SupervisedActor):
         *,
         board: Board,
         settings: ReporterSettings,
+        probes: tuple[Probe, ...] = (),
         sample: Callable[[str], SystemFigures] = sample_system,
         post: Post = post_json,
         clock: Callable[[], float] = time.time,
@@ -116,6 +155,9 @@ class StatsReporterActor(SupervisedActor):
         super().__init__(ctx)
         self._board = board
         self._settings = settings
+        self._probes = probes
+        self._pending: dict[str, pykka.Future[Any]] = {}
+        self._asked_at: dict[str, float] = {}
         self._sample = sample
         self._post = post
         self._clock = clock
@@ -150,10 +192,34 @@ class StatsReporterActor(SupervisedActor):
             if self._ticker is not None:
                 self._ticker.idle.set()
         now = self._clock()
+        for probe in self._probes:
+            self._probe(probe, now)
         due = now - self._last_forward >= self._settings.forward_period
         if self._forwarder is not None and due:
             self._last_forward = now
             self._forwarder.submit(self._snapshot(now))
+
+    def _probe(self, probe: Probe, now: float) -> None:
+        pending = self._pending.get(probe.actor)
+        if pending is not None:
+            try:
+                answer = pending.get(timeout=0)
+            except pykka.Timeout:
+                return  # still busy: no second question on top of the first
+            except Exception as exc:  # that actor failed or was replaced meanwhile
+                log.debug("stats probe unanswered", extra={"actor": probe.actor,
+                                                           "error": type(exc).__name__})
+            else:
+                probe.record(self._board, answer)
+            del self._pending[probe.actor]
+        if now - self._asked_at.get(probe.actor, float("-inf")) < probe.every:
+            return
+        try:
+            self._pending[probe.actor] = self.ctx.directory.get(probe.actor).ask(
+                probe.question, block=False)
+        except (ActorUnavailable, pykka.ActorDeadError):
+            return  # restarting: ask again next tick
+        self._asked_at[probe.actor] = now
 
     def _snapshot(self, now: float) -> StatsSnapshot:
         s = self._settings
@@ -182,15 +248,17 @@ def stats_child_spec(
     *,
     node_id: str,
     name: str = STATS,
+    probes: tuple[Probe, ...] = (),
     sample: Callable[[str], SystemFigures] = sample_system,
     post: Post = post_json,
     clock: Callable[[], float] = time.time,
 ) -> ChildSpec:
-    """The reporter as a supervised child (restart: permanent)."""
+    """The reporter as a supervised child (restart: permanent). ``probes``: see
+    ``chain_probes``; leave empty when the chain is disabled."""
     settings = reporter_settings(config, node_id, clock())
 
     def start(ctx: ChildContext) -> pykka.ActorRef[Any]:
-        return StatsReporterActor.start(ctx, board=board, settings=settings, sample=sample,
-                                        post=post, clock=clock)
+        return StatsReporterActor.start(ctx, board=board, settings=settings, probes=probes,
+                                        sample=sample, post=post, clock=clock)
 
     return ChildSpec(name, start)

@@ -99,9 +99,10 @@ class NodeSystem:
             specs.append(ChildSpec("watcher", lambda ctx: WatcherActor.start(
                 ctx, manager=manager, names=names)))
         # --- stats reporter (issue 5 point 1) -----------------------------------
-        from actors.stats import stats_child_spec
+        from actors.stats import chain_probes, stats_child_spec
 
-        specs.append(stats_child_spec(board, config, node_id=self.node_id))
+        probes = chain_probes() if config.chain.enabled else ()
+        specs.append(stats_child_spec(board, config, node_id=self.node_id, probes=probes))
         # --- end stats reporter ---------------------------------------------------
         specs.append(ChildSpec(ROUTER, lambda ctx: RouterActor.start(
             ctx, store=store, rules=rules, containers=containers, board=board)))

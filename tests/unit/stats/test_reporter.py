@@ -11,7 +11,9 @@ import pykka
 from actors.base import ChildContext, Ping
 from actors.board import Board
 from actors.directory import Directory
-from actors.stats import STATS, reporter_settings, stats_child_spec
+from actors.stats import STATS, Probe, chain_probes, reporter_settings, stats_child_spec
+from node.chain.poller_messages import SyncReport, SyncStatus
+from node.chain.wallet_messages import WalletState, WalletStatus
 from node.config.schema import Chain, Config, Stats
 from node.messages import ChildFailed, ChildRestarted
 from node.stats.figures import SystemFigures
@@ -50,12 +52,14 @@ def config(endpoint: str | None, *, forward: bool = True, interval: float = 0.05
 
 
 @contextmanager
-def reporter(board: Board, cfg: Config, sample: CountingSample, generation: int = 0
+def reporter(board: Board, cfg: Config, sample: CountingSample, generation: int = 0, *,
+             directory: Directory | None = None, probes: tuple[Probe, ...] = ()
              ) -> Iterator[tuple[pykka.ActorRef[Any], list[ChildFailed]]]:
     failures: list[ChildFailed] = []
-    spec = stats_child_spec(board, cfg, node_id="n1", sample=sample)
+    spec = stats_child_spec(board, cfg, node_id="n1", sample=sample, probes=probes)
     assert spec.name == STATS
-    ref = spec.factory(ChildContext(STATS, generation, Directory(), failures.append))
+    ref = spec.factory(ChildContext(STATS, generation, directory or Directory(),
+                                    failures.append))
     try:
         assert ref.ask(Ping(), timeout=5)
         yield ref, failures
@@ -135,3 +139,69 @@ def test_an_unreachable_endpoint_costs_the_actor_nothing(caplog):
         assert ref.ask(Ping(), timeout=1)
         assert failures == []
     assert sum("unreachable" in r.getMessage() for r in caplog.records) == 1
+
+
+class StatusActor(pykka.ThreadingActor):
+    """Answers any question with ``answer``, once ``release`` is set if one is given."""
+
+    def __init__(self, answer: Any, release: threading.Event | None = None) -> None:
+        super().__init__()
+        self.answer = answer
+        self.release = release
+
+    def on_receive(self, message: Any) -> Any:
+        if self.release is not None:
+            self.release.wait(30)
+        return self.answer
+
+
+class CountingDirectory(Directory):
+    def __init__(self) -> None:
+        super().__init__()
+        self.lookups: dict[str, int] = {}
+
+    def get(self, name: str) -> pykka.ActorRef[Any]:
+        self.lookups[name] = self.lookups.get(name, 0) + 1
+        return super().get(name)
+
+
+def test_chain_figures_come_from_status_asks_without_waiting():
+    sync = SyncReport(cursor_block=95, head=100, highest_id=3, tracked=3, lag=4)
+    wallet = WalletState(address="0x" + "ab" * 20, next_nonce=7, in_flight=0, balance=10**18)
+    release = threading.Event()
+    directory = CountingDirectory()
+    poller_ref = StatusActor.start(sync)
+    wallet_ref = StatusActor.start(wallet, release)  # a wallet stuck in a slow RPC call
+    [poller_probe, wallet_probe] = chain_probes(wallet_every=0.0)
+    assert isinstance(poller_probe.question, SyncStatus)
+    assert isinstance(wallet_probe.question, WalletStatus)
+    directory.register(poller_probe.actor, poller_ref)
+    directory.register(wallet_probe.actor, wallet_ref)
+    board = Board()
+    sample = CountingSample()
+    try:
+        with reporter(board, config(None, chain=True, interval=0.02), sample,
+                      directory=directory, probes=(poller_probe, wallet_probe)) as (ref, _):
+            assert sample.wait_calls(5)
+            assert board.chain_head_block == 100 and board.chain_sync_lag_blocks == 4
+            assert ref.ask(Ping(), timeout=1)  # the reporter is not waiting on the wallet
+            assert board.wallet_nonce is None
+            assert directory.lookups[wallet_probe.actor] == 1  # no second question queued
+            assert directory.lookups[poller_probe.actor] >= 2  # answered, so asked again
+            release.set()
+            assert sample.wait_calls(sample.calls + 3)
+            assert board.wallet_nonce == 7 and board.wallet_balance_wei == 10**18
+    finally:
+        release.set()
+        poller_ref.stop()
+        wallet_ref.stop()
+
+
+def test_a_probed_actor_that_is_not_running_is_skipped():
+    board = Board()
+    sample = CountingSample()
+    probes = (Probe("chain-poller", SyncStatus(), lambda b, a: None),)
+    with reporter(board, config(None, chain=True), sample, probes=probes) as (ref, failures):
+        assert sample.wait_calls(3)
+        assert ref.ask(Ping(), timeout=1) and failures == []
+    assert board.chain_head_block is None
