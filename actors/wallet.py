@@ -57,7 +57,7 @@ from node.store.tx_store import TxStore
 
 log = logging.getLogger(__name__)
 
-MAX_BACKOFF = 10.0
+MAX_BACKOFF = 5.0
 FEE_TTL = 1.0  # seconds a fee suggestion is reused for new transactions
 # A nonce the chain has used without any of our attempts mined must be seen so on
 # this many new heads before we re-sign (load-balanced RPCs can lag on receipts).
@@ -418,6 +418,8 @@ class WalletActor(SupervisedActor):
             item.refee = exc.kind == "fee_too_low"
             item.failures += 1
             delay = min(self._poll_interval * 2 ** item.failures, MAX_BACKOFF)
+            # A 429 may say how long to wait (RateLimitedError.retry_after).
+            delay = max(delay, getattr(exc, "retry_after", None) or 0.0)
             item.retry_at = time.monotonic() + delay
             log.warning("send failed; will retry", extra={**extra, "delay": delay})
         elif item.ever_sent:

@@ -4,10 +4,14 @@ requester; used by the tests and by the crash-test subprocess."""
 from __future__ import annotations
 
 import contextlib
+import json
 import threading
 import time
+import urllib.request
+from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -134,3 +138,65 @@ def deliver_call(chain: ChainSession, sub_id: int, interval: int = 1,
     fn = chain.coordinator.functions.deliverCompute(sub_id, interval, b"input", output, b"",
                                                     ZERO_ADDRESS)
     return chain.deployment.coordinator, encode_call(fn)
+
+
+class FaultyProxy:
+    """A JSON-RPC proxy in front of anvil that answers chosen single requests with a
+    canned failure (an HTTP status or a JSON-RPC error) instead of forwarding them."""
+
+    def __init__(self, upstream: str) -> None:
+        self._upstream = upstream
+        self._faults: dict[str, list[tuple[int, dict[str, Any] | None]]] = {}
+        self._lock = threading.Lock()
+        self.seen: Counter[str] = Counter()
+        proxy = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+                status, payload = proxy._answer(body)
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(payload)))
+                self.end_headers()
+                self.wfile.write(payload)
+
+            def log_message(self, format: str, *args: Any) -> None:
+                pass
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self._server.server_address[1]}"
+        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+
+    def fail(self, method: str, *, times: int = 1, status: int = 200,
+             error: dict[str, Any] | None = None) -> None:
+        """The next ``times`` calls of ``method`` fail: with ``error`` as the JSON-RPC
+        error (status 200), or with the bare HTTP ``status``."""
+        with self._lock:
+            self._faults.setdefault(method, []).extend([(status, error)] * times)
+
+    def _answer(self, body: bytes) -> tuple[int, bytes]:
+        request = json.loads(body)
+        if isinstance(request, dict):
+            method = request.get("method", "")
+            with self._lock:
+                self.seen[method] += 1
+                queued = self._faults.get(method)
+                fault = queued.pop(0) if queued else None
+            if fault is not None:
+                status, error = fault
+                if error is None:
+                    return status, b'{"error": "injected"}'
+                return status, json.dumps({"jsonrpc": "2.0", "id": request.get("id"),
+                                           "error": error}).encode()
+        upstream = urllib.request.Request(self._upstream, data=body,
+                                          headers={"Content-Type": "application/json"})
+        with urllib.request.urlopen(upstream, timeout=30) as response:
+            return 200, response.read()
+
+    def close(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
