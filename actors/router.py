@@ -252,7 +252,7 @@ class RouterActor(SupervisedActor):
             step = protocol.first_step(spec)
             self._jobs[spec.id] = _Running(spec, step, (), now)
             self._dispatch(step)
-            log.info("job accepted", extra={"job_id": spec.id, "containers": spec.containers})
+            log.debug("job accepted", extra={"job_id": spec.id, "containers": spec.containers})
         self._publish_counts()
 
     # --- execution ---------------------------------------------------------------
@@ -318,7 +318,10 @@ class RouterActor(SupervisedActor):
             self._board.jobs_succeeded += 1
         else:
             self._board.jobs_failed += 1
-        log.info("job finished", extra={"job_id": job_id, "status": status})
+        # Successes at debug keep a busy node's log (and its CPU) for what needs attention.
+        log.log(logging.DEBUG if status == "success" else logging.INFO, "job finished",
+                extra={"job_id": job_id, "status": status,
+                       "error": result.error if isinstance(result, ContainerError) else None})
         self._publish_counts()
 
     def _count(self, container: str, result: ContainerResult, elapsed: float) -> None:

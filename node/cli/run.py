@@ -42,7 +42,9 @@ def _run(args: argparse.Namespace) -> int:
     level = args.log_level or loaded.config.log.level
     configure_logging(level)
     from node.server.gunicorn_app import NodeApplication
+    from node.server.malloc import limit_malloc_arenas
 
+    limit_malloc_arenas()
     NodeApplication(loaded, log_level=level).run()
     return 0
 
