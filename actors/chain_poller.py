@@ -536,7 +536,7 @@ class SubscriptionPollerActor(SupervisedActor):
                            keep_blocks=self._keep_blocks)
         if created or cancelled:
             log.info("subscriptions changed",
-                     extra={"block": at.number, "created": len(created),
+                     extra={"block": at.number, "new": len(created),
                             "cancelled": len(cancelled)})
 
     def _header(self, number: int) -> Block:

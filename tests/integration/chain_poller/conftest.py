@@ -3,6 +3,7 @@ second), because the poller's cursor and block hashes depend on the whole chain.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -20,3 +21,9 @@ def fresh_chain() -> Iterator[ChainSession]:
 @pytest.fixture
 def db_path(tmp_path: Path) -> str:
     return str(tmp_path / "data" / "chain.sqlite3")
+
+
+@pytest.fixture(autouse=True)
+def _every_log_call_made(caplog: pytest.LogCaptureFixture) -> None:
+    # Log records are only built when enabled: a bad ``extra`` key shows up only here.
+    caplog.set_level(logging.DEBUG)

@@ -106,9 +106,23 @@ class PollerHarness:
         self.rpc: HttpRpc | None = None
         self.db: ChainDb | None = None
         self._generation = 0
-        consumer = Recorder.start(self._ctx(CONSUMER), self.log)
-        self.directory.register(CONSUMER, consumer)
+        self.consumer: pykka.ActorRef[Any] | None = None
         self.poller: pykka.ActorRef[Any] | None = None
+        self.start_consumer()
+
+    def start_consumer(self) -> None:
+        self.consumer = Recorder.start(self._ctx(CONSUMER), self.log)
+        self.directory.register(CONSUMER, self.consumer)
+
+    def stop_consumer(self) -> None:
+        assert self.consumer is not None
+        self.directory.unregister(CONSUMER, self.consumer)
+        self.consumer.stop(timeout=10)
+        self.consumer = None
+
+    def tell_poller(self, message: Any) -> None:
+        assert self.poller is not None
+        self.poller.tell(message)
 
     def _ctx(self, name: str) -> ChildContext:
         self._generation += 1

@@ -74,21 +74,21 @@ def test_reorg_rewinds_to_the_common_ancestor_and_ends_in_the_chains_state(
 
 def test_rate_limited_rpc_backs_off_then_recovers(fresh_chain: ChainSession,
                                                   db_path: str) -> None:
-    with rate_limiting_proxy(fresh_chain.anvil.rpc_url) as (url, throttle):
-        with poller_harness(fresh_chain, db_path, rpc_url=url, sync_period=0.05) as harness:
-            harness.start_poller()
-            harness.log.wait_for(MessageLog.snapshot_done, what="SnapshotDone")
-            throttle.limited.set()
-            created = request_callback(fresh_chain)
-            wait_until(lambda: throttle.refused >= 4, 20, "four refused requests")
-            # Polling every 50 ms without backoff would have sent ~30 by now.
-            assert throttle.refused <= 8
-            assert harness.status().failing_reads >= 4
-            throttle.limited.clear()
-            harness.log.wait_for(lambda log: created in log.subscriptions(), timeout=40,
-                                 what="the subscription created while rate limited")
-            wait_until(lambda: harness.status().failing_reads == 0, 10, "recovery")
-            assert not harness.failures
+    with (rate_limiting_proxy(fresh_chain.anvil.rpc_url) as (url, throttle),
+          poller_harness(fresh_chain, db_path, rpc_url=url, sync_period=0.05) as harness):
+        harness.start_poller()
+        harness.log.wait_for(MessageLog.snapshot_done, what="SnapshotDone")
+        throttle.limited.set()
+        created = request_callback(fresh_chain)
+        wait_until(lambda: throttle.refused >= 4, 20, "four refused requests")
+        # Polling every 50 ms without backoff would have sent ~30 by now.
+        assert throttle.refused <= 8
+        assert harness.status().failing_reads >= 4
+        throttle.limited.clear()
+        harness.log.wait_for(lambda log: created in log.subscriptions(), timeout=40,
+                             what="the subscription created while rate limited")
+        wait_until(lambda: harness.status().failing_reads == 0, 10, "recovery")
+        assert not harness.failures
 
 
 def test_poller_resumes_when_anvil_comes_back(fresh_chain: ChainSession, db_path: str) -> None:

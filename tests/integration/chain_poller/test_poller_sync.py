@@ -3,6 +3,8 @@ new subscriptions, cancellations and fulfilments, restart from the store."""
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
 from node.chain.poller_messages import (
@@ -14,6 +16,7 @@ from node.chain.poller_messages import (
 )
 from node.chain.seed_load import create_subscriptions
 from node.chain.subscription import Subscription
+from node.messages import ChildRestarted
 from tests.chain_support import DEPLOYER_KEY, ChainSession
 from tests.contracts.helpers import (
     SUBSCRIPTION_FIELDS,
@@ -22,7 +25,7 @@ from tests.contracts.helpers import (
     request_callback,
     subscription_consumer,
 )
-from tests.integration.chain_poller.support import MessageLog, poller_harness
+from tests.integration.chain_poller.support import CONSUMER, MessageLog, poller_harness
 
 pytestmark = pytest.mark.chain
 
@@ -145,4 +148,45 @@ def test_restart_resumes_from_the_store_without_resyncing(
         # A resync would read the 100 old subscriptions in 10 Reader batches.
         assert rpc.calls_by_method.get("eth_call", 0) <= 1, rpc.calls_by_method
         assert harness.status().tracked == 102
+        assert not harness.failures
+
+
+def test_interrupted_snapshot_resumes_where_it_stopped(fresh_chain: ChainSession,
+                                                        db_path: str) -> None:
+    create_subscriptions(fresh_chain.w3, fresh_chain.deployment, DEPLOYER_KEY, 100)
+    with poller_harness(fresh_chain, db_path, batch_size=10, batch_sleep=0.3) as harness:
+        harness.start_poller()
+        harness.log.wait_for(lambda log: len(snapshot_ids(log)) >= 30, what="three batches")
+        harness.stop_poller()
+        assert not harness.log.snapshot_done()
+        first_run = len(snapshot_ids(harness.log))
+
+        harness.log.clear()
+        rpc = harness.start_poller(batch_sleep=0.01)
+        harness.log.wait_for(MessageLog.snapshot_done, what="SnapshotDone")
+        # The stored batches are replayed, then only the rest is read from the chain.
+        assert snapshot_ids(harness.log) == list(range(1, 101))
+        assert rpc.calls_by_method.get("eth_call", 0) <= (100 - first_run) // 10 + 2
+        assert harness.status().tracked == 100
+        assert not harness.failures
+
+
+def test_consumer_restart_gets_everything_again(fresh_chain: ChainSession,
+                                                db_path: str) -> None:
+    create_subscriptions(fresh_chain.w3, fresh_chain.deployment, DEPLOYER_KEY, 20)
+    with poller_harness(fresh_chain, db_path) as harness:
+        harness.start_poller()
+        harness.log.wait_for(MessageLog.snapshot_done, what="SnapshotDone")
+        harness.stop_consumer()
+        created = request_callback(fresh_chain)
+        harness.log.clear()
+        deadline = time.monotonic() + 20
+        while harness.status().failing_reads == 0:
+            assert time.monotonic() < deadline, "the poller never noticed the consumer was down"
+            time.sleep(0.05)
+        harness.start_consumer()
+        harness.tell_poller(ChildRestarted(name=CONSUMER, generation=2, restarts=1))
+        harness.log.wait_for(lambda log: created in log.subscriptions() and log.snapshot_done(),
+                             what="a replay and the subscription created meanwhile")
+        assert set(harness.log.subscriptions()) == set(range(1, 22))
         assert not harness.failures
