@@ -117,6 +117,7 @@ class _Live:
 
     @property
     def ever_sent(self) -> bool:
+        """Whether an attempt may have reached the network (a replayed one may have)."""
         return self.replayed or any(a.sent for a in self.attempts)
 
 
@@ -313,7 +314,10 @@ class WalletActor(SupervisedActor):
                 if not exc.retryable:
                     if not request.simulate:
                         return _Simulated(key, request.gas_limit or self._max_gas)
-                    return _Simulated(key, None, "failed", error=f"simulation: {exc}")
+                    # Our own balance is short: worth another try once it is topped up.
+                    hint = "retry_later" if exc.kind == "insufficient_funds" else None
+                    return _Simulated(key, None, "failed", error=f"simulation: {exc}",
+                                      revert_class=hint)
                 log.warning("simulation will be retried",
                             extra={"key": key, "error": str(exc), "delay": delay})
                 if self._halt.wait(delay):
@@ -422,7 +426,7 @@ class WalletActor(SupervisedActor):
             delay = max(delay, getattr(exc, "retry_after", None) or 0.0)
             item.retry_at = time.monotonic() + delay
             log.warning("send failed; will retry", extra={**extra, "delay": delay})
-        elif item.ever_sent:
+        elif any(a.sent for a in item.attempts):
             log.warning("attempt refused; tracking the earlier one", extra=extra)
             item.unsent = False
         else:
@@ -562,10 +566,24 @@ class WalletActor(SupervisedActor):
                     self._send(item)
             return
         stuck_for = self._head - (item.sent_head if item.sent_head is not None else self._head)
-        # Only the lowest unconfirmed nonce can be stuck on its own; later ones wait for it.
+        if stuck_for < self._replace_after:
+            return
+        # The lowest unconfirmed nonce is stuck on its own account; later ones may just
+        # wait for it, unless their own fees have fallen behind the market.
         first_in_line = self._confirmed is None or item.nonce <= self._confirmed
-        if stuck_for >= self._replace_after and first_in_line:
+        if first_in_line or self._underpriced(item.attempts[-1].fees):
             self._replace(item)
+        else:
+            item.sent_head = self._head
+
+    def _underpriced(self, fees: Fees) -> bool:
+        try:
+            current = self._fees()
+        except RpcError:
+            return False
+        # For EIP-1559 (2 * base + tip + tip) / 2 = base + tip: what gets included now.
+        going_rate = (current.max_fee + (current.priority_fee or current.max_fee)) // 2
+        return fees.max_fee < going_rate
 
     def _settle(self, item: _Live, receipt: Receipt) -> None:
         if receipt.status == 1:

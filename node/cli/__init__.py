@@ -6,7 +6,7 @@ import argparse
 import sys
 
 from node import __version__
-from node.cli import devchain, doctor, jobs, logs, run, service
+from node.cli import devchain, doctor, jobs, logs, run, service, status
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -22,6 +22,7 @@ def build_parser() -> argparse.ArgumentParser:
     devchain.register(sub)
     service.register(sub)
     doctor.register(sub)
+    status.register(sub)
     return parser
 
 

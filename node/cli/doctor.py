@@ -75,7 +75,9 @@ def docker_engine(factory: Callable[[], Any] | None = None) -> tuple[Check, Any 
     return Check("docker engine", "ok", f"Docker {version} at {where}"), client
 
 
-def images(client: Any, containers: list[Container]) -> Iterator[Check]:
+def images(client: Any, containers: list[Container],
+           pull: Callable[[str], None] | None = None) -> Iterator[Check]:
+    """Each image present locally; ``pull`` (when given) fetches the missing ones."""
     from docker.errors import DockerException, ImageNotFound
 
     for c in containers:
@@ -83,13 +85,33 @@ def images(client: Any, containers: list[Container]) -> Iterator[Check]:
         try:
             client.images.get(c.image)
         except ImageNotFound:
+            if pull is not None:
+                yield _pulled(name, c, pull)
+                continue
             yield Check(name, "warn", f"not on this host yet (container {c.id!r})",
-                        f"the node pulls it at start; run `docker pull {c.image}` now to see "
-                        "whether the registry and the config's docker credentials work")
+                        f"the node pulls it at start; run `infernet-node doctor --pull` or "
+                        f"`docker pull {c.image}` now to see whether the registry and the "
+                        "config's docker credentials work")
         except DockerException as exc:
             yield Check(name, "fail", f"engine error: {exc}", "check the Docker engine")
         else:
             yield Check(name, "ok", f"present locally (container {c.id!r})")
+
+
+def _pulled(name: str, c: Container, pull: Callable[[str], None]) -> Check:
+    import requests
+    from docker.errors import DockerException
+
+    from node.containers.docker_images import PullFailed, error_text
+
+    try:
+        pull(c.image)
+    except (PullFailed, DockerException, requests.RequestException) as exc:
+        return Check(name, "fail", f"pull failed: {error_text(exc)}",
+                     "check the image name and tag, that the registry is reachable from this "
+                     "host, and the docker.username/docker.password in the config for a "
+                     "private registry")
+    return Check(name, "ok", f"pulled (container {c.id!r})")
 
 
 def _port_free(host: str, port: int) -> tuple[bool, str]:
@@ -263,7 +285,8 @@ def _wallet(rpc: Any, config: Config) -> Iterator[Check]:
 
 
 def run_checks(config: Config, *, docker_factory: Callable[[], Any] | None = None,
-               rpc_factory: Callable[[str], Any] | None = None) -> list[Check]:
+               rpc_factory: Callable[[str], Any] | None = None,
+               pull: bool = False) -> list[Check]:
     checks: list[Check] = []
     containers = managed_containers(config)
     client = None
@@ -271,7 +294,7 @@ def run_checks(config: Config, *, docker_factory: Callable[[], Any] | None = Non
         engine, client = docker_engine(docker_factory)
         checks.append(engine)
         if client is not None:
-            checks.extend(images(client, containers))
+            checks.extend(images(client, containers, _puller(client, config) if pull else None))
         checks.extend(container_ports(client, containers))
     else:
         checks.append(Check("docker engine", "skip", "no containers for the node to manage"))
@@ -280,6 +303,19 @@ def run_checks(config: Config, *, docker_factory: Callable[[], Any] | None = Non
     if client is not None:
         client.close()
     return checks
+
+
+def _puller(client: Any, config: Config) -> Callable[[str], None]:
+    from node.cli.status import PullProgress
+    from node.containers.docker_images import pull
+
+    def pull_one(image: str) -> None:
+        progress = PullProgress(image)
+        try:
+            pull(client, image, config.docker, progress)
+        finally:
+            progress.close()
+    return pull_one
 
 
 def render(checks: list[Check], out: TextIO) -> None:
@@ -299,6 +335,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         description="Online checks of what the node needs (check-config is the offline one). "
                     "Exit 1 when a check fails.")
     add_config_option(p)
+    p.add_argument("--pull", action="store_true",
+                   help="pull missing workflow images now, with progress")
     p.set_defaults(handler=_doctor)
 
 
@@ -317,6 +355,6 @@ def _doctor(args: argparse.Namespace) -> int:
     if loaded is None:
         print("fix the config first (infernet-node check-config)", file=sys.stderr)
         return 1
-    checks = run_checks(loaded.config)
+    checks = run_checks(loaded.config, pull=args.pull)
     render(checks, sys.stdout)
     return 1 if any(c.outcome == "fail" for c in checks) else 0
