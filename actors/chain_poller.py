@@ -273,6 +273,7 @@ class SubscriptionPollerActor(SupervisedActor):
         self._snapshot_runs = 0
         self._step_scheduled = False
         self._head: int | None = None
+        self._lagging = False
         self._ticker_stop = threading.Event()
         self._poll_pending = threading.Event()
         self._timers: set[threading.Timer] = set()
@@ -485,13 +486,12 @@ class SubscriptionPollerActor(SupervisedActor):
         head = self._rpc.block_number()
         self._head = head
         trailing = max(head - self._trail, 0)
+        if trailing >= cursor.number:
+            self._lagging = False
         if trailing == cursor.number:
             return
         if trailing < cursor.number:
-            # The chain went backwards: a reorg, or an RPC node lagging behind.
-            block = self._header(trailing)
-            if self.store.block_hash(trailing) not in (None, block.hash):
-                self._rewind()
+            self._behind(trailing)
             return
         target = min(trailing, cursor.number + MAX_LOG_RANGE)
         header = self._header(target)
@@ -510,6 +510,19 @@ class SubscriptionPollerActor(SupervisedActor):
                     synced=target == trailing)
         if target < trailing:
             self._request_poll()
+
+    def _behind(self, trailing: int) -> None:
+        """The chain is below the cursor: a reorg to a shorter chain (or a chain reset),
+        or an RPC node lagging behind. The newest stored block at or below the chain's
+        trailing head tells which."""
+        known = next((ref for ref in self.store.window() if ref.number <= trailing), None)
+        if known is not None and self._header(known.number).hash == known.hash:
+            if not self._lagging:
+                log.warning("chain head is behind the sync cursor; waiting",
+                            extra={"trailing": trailing, "block": known.number})
+                self._lagging = True
+            return
+        self._rewind()
 
     def _apply(self, at: BlockRef, events: list[_Event], *, synced: bool) -> None:
         state = self.store.state()

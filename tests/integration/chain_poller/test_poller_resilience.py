@@ -7,6 +7,8 @@ import time
 
 import pytest
 
+from node.chain.deployment import deploy_suite
+from node.chain.devchain import AnvilProcess
 from node.chain.poller_messages import Rewound, SubscriptionCancelled, SubscriptionsSeen
 from node.chain.seed_load import create_subscriptions
 from tests.chain_support import DEPLOYER_KEY, ChainSession
@@ -139,3 +141,37 @@ def test_steady_state_rpc_calls_are_bounded_per_block_and_never_reread(
         seen_after = [m for m in harness.log.all(SubscriptionsSeen) if not m.snapshot]
         assert seen_after == []
         assert not harness.failures
+
+
+def test_chain_replaced_by_a_shorter_one_is_synced_afresh(fresh_chain: ChainSession,
+                                                          db_path: str) -> None:
+    create_subscriptions(fresh_chain.w3, fresh_chain.deployment, DEPLOYER_KEY, 10)
+    with poller_harness(fresh_chain, db_path) as harness:
+        harness.start_poller()
+        harness.log.wait_for(MessageLog.snapshot_done, what="SnapshotDone")
+        old_head = fresh_chain.w3.eth.block_number
+        harness.wait_synced_to(old_head)
+
+        # A dev chain restarted without its state: same port, same contract addresses,
+        # fewer blocks and different subscriptions.
+        fresh_chain.anvil.stop()
+        replacement = AnvilProcess(fresh_chain.anvil.port)
+        replacement.start()
+        try:
+            w3 = fresh_chain.anvil.web3()
+            assert deploy_suite(w3, DEPLOYER_KEY) == fresh_chain.deployment
+            create_subscriptions(w3, fresh_chain.deployment, DEPLOYER_KEY, 3, period=77,
+                                 frequency=4)
+            assert w3.eth.block_number < old_head
+            harness.log.wait_for(lambda log: bool(log.all(Rewound)), what="Rewound")
+            wait_until(lambda: harness.status().highest_id == 3
+                       and harness.status().cursor_block == w3.eth.block_number, 20,
+                       "a sync of the new chain")
+            # No stored block is on the new chain: everything is forgotten and synced again.
+            assert harness.log.all(Rewound)[0].to_block == 0
+            latest = harness.log.subscriptions()
+            assert [(latest[i].period, latest[i].frequency) for i in (1, 2, 3)] == [(77, 4)] * 3
+            assert harness.status().tracked == 3
+            assert not harness.failures
+        finally:
+            replacement.stop()
