@@ -146,7 +146,7 @@ class FaultyProxy:
 
     def __init__(self, upstream: str) -> None:
         self._upstream = upstream
-        self._faults: dict[str, list[tuple[int, dict[str, Any] | None]]] = {}
+        self._faults: dict[str, list[tuple[int, dict[str, Any] | None] | None]] = {}
         self._lock = threading.Lock()
         self.seen: Counter[str] = Counter()
         proxy = self
@@ -177,6 +177,11 @@ class FaultyProxy:
         error (status 200), or with the bare HTTP ``status``."""
         with self._lock:
             self._faults.setdefault(method, []).extend([(status, error)] * times)
+
+    def forward(self, method: str) -> None:
+        """The next call of ``method`` (after the failures queued so far) goes through."""
+        with self._lock:
+            self._faults.setdefault(method, []).append(None)
 
     def _answer(self, body: bytes) -> tuple[int, bytes]:
         request = json.loads(body)

@@ -70,6 +70,31 @@ def test_a_send_refused_for_good_fails_and_its_nonce_is_reused(
     assert chain.w3.eth.get_transaction_count(chain.node) == nonce + 1
 
 
+def test_a_nonce_freed_behind_a_sent_transaction_is_filled(
+        chain: ChainSession, proxy: FaultyProxy, db_path: Path) -> None:
+    deliveries = dict(new_delivery(chain) for _ in range(2))
+    nonce = chain.w3.eth.get_transaction_count(chain.node)
+    with running_wallet(proxy.url, db_path) as wallet:
+        # The first send is rate limited, the second goes out at the next nonce, and the
+        # first one's retry is refused for good: its nonce is a hole below a sent one.
+        proxy.fail("eth_sendRawTransaction", status=429)
+        proxy.forward("eth_sendRawTransaction")
+        proxy.fail("eth_sendRawTransaction",
+                   error={"code": -32000, "message": "intrinsic gas too low"})
+        for key, (to, data) in deliveries.items():
+            wallet.send(key, to, data)
+        outcomes = wallet.outcomes.wait_for(set(deliveries))
+
+    assert sorted(o.status for o in outcomes.values()) == ["failed", "mined"]
+    (mined,) = [o for o in outcomes.values() if o.status == "mined"]
+    assert chain.w3.eth.get_transaction(mined.tx_hash)["nonce"] == nonce + 1  # type: ignore[arg-type]
+    assert chain.w3.eth.get_transaction_count(chain.node) == nonce + 2
+    block = chain.w3.eth.get_block(mined.block_number, full_transactions=True)  # type: ignore[arg-type]
+    filler = [tx for tx in block["transactions"] if tx["nonce"] == nonce  # type: ignore[index]
+              and tx["from"] == chain.node]  # type: ignore[index]
+    assert filler and filler[0]["to"] == chain.node and filler[0]["value"] == 0  # type: ignore[index]
+
+
 def test_a_chain_without_eip1559_gets_legacy_transactions(db_path: Path) -> None:
     with running_anvil(extra_args=("--hardfork", "berlin")) as anvil, \
             running_wallet(anvil.rpc_url, db_path) as wallet:
