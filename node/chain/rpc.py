@@ -264,18 +264,22 @@ class HttpRpc:
 
     # -- transport --------------------------------------------------------------------
 
-    def _connection(self) -> tuple[http.client.HTTPConnection, bool]:
-        try:
-            return self._idle.get_nowait(), True
-        except queue.Empty:
-            cls = _NoDelayHTTPSConnection if self._https else _NoDelayHTTPConnection
-            return cls(self._host, self._port, timeout=self.timeout), False
+    def _connection(self, fresh: bool) -> tuple[http.client.HTTPConnection, bool]:
+        """A pooled idle connection (reused=True) or a new one."""
+        if not fresh:
+            try:
+                return self._idle.get_nowait(), True
+            except queue.Empty:
+                pass
+        cls = _NoDelayHTTPSConnection if self._https else _NoDelayHTTPConnection
+        return cls(self._host, self._port, timeout=self.timeout), False
 
     def _exchange(self, body: bytes, label: str) -> tuple[int, str | None, bytes]:
         """One HTTP POST; (status, Retry-After header, body)."""
         with self._slots:
-            for _attempt in range(2):
-                conn, reused = self._connection()
+            fresh = False
+            while True:
+                conn, reused = self._connection(fresh)
                 self._count(label)
                 try:
                     conn.request("POST", self._path, body=body,
@@ -285,6 +289,9 @@ class HttpRpc:
                 except _STALE_CONNECTION_ERRORS as exc:
                     conn.close()
                     if reused:
+                        log.debug("pooled RPC connection was closed; retrying on a new one",
+                                  extra={"method": label})
+                        fresh = True
                         continue
                     raise RpcError("unavailable", f"connection lost: {exc!r}",
                                    method=label) from exc
@@ -300,7 +307,6 @@ class HttpRpc:
                 else:
                     self._idle.put(conn)
                 return response.status, response.getheader("Retry-After"), payload
-        raise RpcError("unavailable", "connection closed by the server twice", method=label)
 
     def _post(self, payload: Any, label: str) -> Any:
         status, retry_after, body = self._exchange(json.dumps(payload).encode(), label)

@@ -187,13 +187,18 @@ def send_transaction(rpc: Rpc, account: LocalAccount, to: str, data: bytes, *,
     signed = account.sign_transaction(tx)
     tx_hash = rpc.send_raw(bytes(signed.raw_transaction))
     log.info("registration transaction sent", extra={"tx_hash": tx_hash, "to": to})
+    return wait_for_receipt(rpc, tx_hash, timeout)
+
+
+def wait_for_receipt(rpc: Rpc, tx_hash: str, timeout: float = RECEIPT_TIMEOUT) -> Receipt:
     deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+    while True:
         receipt = rpc.receipt(tx_hash)
         if receipt is not None:
             return receipt
+        if time.monotonic() >= deadline:
+            raise RegistrationError(f"transaction {tx_hash} not mined within {timeout:.0f} s")
         time.sleep(RECEIPT_POLL)
-    raise RegistrationError(f"transaction {tx_hash} not mined within {timeout:.0f} s")
 
 
 def _send(setup: Setup, data: bytes, what: str) -> Receipt:

@@ -14,6 +14,7 @@ from node.chain.contracts import Coordinator
 from node.chain.reverts import decode_revert
 from node.chain.rpc import HttpRpc, RateLimitedError
 from node.chain.rpc_types import RpcError
+from node.cli.registration import wait_for_receipt
 from tests.chain_support import (
     ANVIL_KEYS,
     DEPLOYER_KEY,
@@ -123,8 +124,7 @@ def test_send_errors_with_automine(rpc: HttpRpc, chain: ChainSession) -> None:
     assert _kind_of(rpc.request, "eth_noSuchMethod", []).kind == "unsupported"
 
     tx_hash = rpc.send_raw(_raw(NODE_KEY, nonce, value=5))
-    receipt = rpc.receipt(tx_hash)
-    assert receipt is not None
+    receipt = wait_for_receipt(rpc, tx_hash, timeout=10)  # anvil mines a moment later
     assert (receipt.tx_hash, receipt.status, receipt.gas_used) == (tx_hash, 1, 21_000)
     assert receipt.block_number == rpc.block_number() and receipt.effective_gas_price > 0
     assert rpc.receipt("0x" + "00" * 32) is None
@@ -148,8 +148,7 @@ def test_pool_errors_without_mining(paused_anvil: AnvilHandle) -> None:
     assert _kind_of(rpc.send_raw, _raw(key, nonce, value=2)).kind == "replacement_underpriced"
     bumped = rpc.send_raw(_raw(key, nonce, value=2, max_fee=56 * GWEI, tip=2 * GWEI))
     rpc.request("evm_mine", [])
-    receipt = rpc.receipt(bumped)
-    assert receipt is not None and receipt.status == 1
+    assert wait_for_receipt(rpc, bumped, timeout=10).status == 1
     assert _kind_of(rpc.send_raw, first).kind == "nonce_too_low"
 
 
