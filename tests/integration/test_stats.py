@@ -111,3 +111,25 @@ def wait_for_log(node: NodeProcess, text: str, timeout: float = 10.0) -> bool:
             return True
         time.sleep(0.05)
     return False
+
+
+@pytest.mark.chain
+def test_chain_head_and_wallet_figures_are_forwarded(tmp_path: Path) -> None:
+    from tests.chain_support import deployed_chain
+    from tests.integration.node_chain.support import chain_config
+
+    with deployed_chain() as session, http_sink() as sink, workflow_server("echo") as echo:
+        config = chain_config(session, [{"id": "echo", "url": echo.url}])
+        config.update(forward_stats=True, stats={"endpoint": sink.url, "interval": 0.2})
+        with running_node(tmp_path, config, free_service_port(), containers=("echo",)) as node:
+            def complete(snap: dict[str, Any]) -> bool:
+                chain = snap["chain"] or {}
+                return chain.get("head_block") is not None and \
+                    chain.get("wallet_nonce") is not None
+            assert sink.wait_for(lambda s: any(complete(x) for x in s.snapshots()), 30), \
+                node.log()
+            chain = next(x for x in sink.snapshots() if complete(x))["chain"]
+            assert 0 < chain["head_block"] <= session.w3.eth.block_number
+            assert chain["sync_lag_blocks"] is not None and chain["sync_lag_blocks"] >= 0
+            assert chain["wallet_nonce"] == session.w3.eth.get_transaction_count(session.node)
+            assert chain["wallet_balance_wei"] == session.w3.eth.get_balance(session.node)
