@@ -33,7 +33,6 @@ from node.config import ConfigError, load_config
 log = logging.getLogger(__name__)
 
 INACTIVE, REGISTERED, ACTIVE = 0, 1, 2
-GAS_FALLBACK = 100_000
 RECEIPT_TIMEOUT = 120.0
 RECEIPT_POLL = 0.2
 
@@ -245,6 +244,18 @@ class NodeState:
     cooldown: int
     now: int
 
+    @property
+    def cooling_down(self) -> bool:
+        return self.now < self.cooldown_start + self.cooldown
+
+    def cooldown_text(self) -> str:
+        return cooldown_text(self.cooldown_start, self.cooldown, self.now)
+
+
+def _already(node: str, status: int) -> int:
+    print(f"node {node} is already {_status_name(status)}; nothing to do")
+    return 0
+
 
 def _state(setup: Setup, node: str) -> NodeState:
     info, cooldown = contracts.run_batch(setup.rpc,
@@ -265,14 +276,11 @@ def _register_node(args: argparse.Namespace, setup: Setup) -> int:
     node = _node(args, setup)
     state = _state(setup, node)
     if state.status != INACTIVE:
-        print(f"node {node} is already {_status_name(state.status)}; nothing to do")
-        return 0
+        return _already(node, state.status)
     receipt = _send(setup, contracts.encode_register_node(node), "registerNode")
-    after = _state(setup, node)
     print(f"registered node {node} with NodeManager {setup.manager} "
           f"(tx {receipt.tx_hash}, block {receipt.block_number}); "
-          f"{cooldown_text(after.cooldown_start, after.cooldown, after.now)}, "
-          "then run activate-node")
+          f"{_state(setup, node).cooldown_text()}, then run activate-node")
     return 0
 
 
@@ -280,13 +288,11 @@ def _activate_node(args: argparse.Namespace, setup: Setup) -> int:
     node = setup.address
     state = _state(setup, node)
     if state.status == ACTIVE:
-        print(f"node {node} is already Active; nothing to do")
-        return 0
+        return _already(node, state.status)
     if state.status == INACTIVE:
         raise RegistrationError(f"node {node} is not registered: run register-node first")
-    if state.now < state.cooldown_start + state.cooldown:
-        raise RegistrationError(f"cannot activate node {node} yet: "
-                                + cooldown_text(state.cooldown_start, state.cooldown, state.now))
+    if state.cooling_down:
+        raise RegistrationError(f"cannot activate node {node} yet: {state.cooldown_text()}")
     receipt = _send(setup, contracts.encode_activate_node(), "activateNode")
     print(f"activated node {node} (tx {receipt.tx_hash}, block {receipt.block_number}); "
           "it may now deliver")
@@ -297,8 +303,7 @@ def _deactivate_node(args: argparse.Namespace, setup: Setup) -> int:
     node = setup.address
     state = _state(setup, node)
     if state.status == INACTIVE:
-        print(f"node {node} is already Inactive; nothing to do")
-        return 0
+        return _already(node, state.status)
     receipt = _send(setup, contracts.encode_deactivate_node(), "deactivateNode")
     print(f"deactivated node {node} (tx {receipt.tx_hash}, block {receipt.block_number}); "
           "registering again starts a new cooldown")
@@ -310,8 +315,8 @@ def _node_status(args: argparse.Namespace, setup: Setup) -> int:
     state = _state(setup, node)
     line = f"node {node}: {_status_name(state.status)} (NodeManager {setup.manager})"
     if state.status == REGISTERED:
-        if state.now < state.cooldown_start + state.cooldown:
-            line += "; " + cooldown_text(state.cooldown_start, state.cooldown, state.now)
+        if state.cooling_down:
+            line += "; " + state.cooldown_text()
         else:
             line += "; cooldown over, run activate-node"
     print(line)
