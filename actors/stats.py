@@ -98,6 +98,10 @@ def reporter_settings(config: Config, node_id: str, started_at: float) -> Report
     logged (naming the field) and disables forwarding instead of stopping the node."""
     stats = config.stats
     endpoint = stats.endpoint if config.forward_stats else None
+    if config.forward_stats and endpoint is None:
+        # Files written for the original node set forward_stats; it had a fixed destination.
+        log.info("stats forwarding off: forward_stats is set but stats.endpoint is not",
+                 extra={"field": "stats.endpoint"})
     if endpoint is not None:
         reason = check_endpoint(endpoint)
         if reason is not None:
