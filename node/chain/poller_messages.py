@@ -56,7 +56,12 @@ class SnapshotDone(msgspec.Struct, frozen=True, tag=True):
 
 
 class Rewound(msgspec.Struct, frozen=True, tag=True):
-    """A reorg: what was learned after ``to_block`` may be wrong and is re-sent."""
+    """A reorg: what was learned after ``to_block`` may be wrong and is re-sent.
+
+    Subscriptions last read after ``to_block`` follow at once as ``SubscriptionsSeen``
+    read at ``to_block`` (``exists`` False for ones the reorg removed), then the logs
+    after it are replayed. ``to_block == 0`` means no stored block is on the chain any
+    more: forget everything; a fresh startup sync follows."""
 
     to_block: int
 
