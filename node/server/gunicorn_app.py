@@ -126,7 +126,12 @@ class NodeApplication(BaseApplication):  # type: ignore[misc]
             log.warning("config warning", extra={"detail": warning})
         self.notifier.status("starting actors and containers")
         self.system = NodeSystem(config, on_escalate=self._escalate)
-        self.service.bind(self.system.start())
+        try:
+            self.service.bind(self.system.start())
+        except Exception as exc:
+            # `systemctl status` shows why, not only gunicorn's "Worker failed to boot".
+            self.notifier.status(f"failed to start: {exc}")
+            raise
         if self.on_ready is not None:
             self.on_ready(self.system)
         self._notify_ready()

@@ -12,7 +12,7 @@ import signal
 import socket
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -42,6 +42,15 @@ class Listener:
             self.messages.put(data.decode("utf-8"))
 
     def wait_for(self, field: str, timeout: float) -> str:
+        """The next message holding ``field`` (e.g. ``READY=1``) as one of its lines."""
+        return self._wait(lambda line: line == field, field, timeout)[0]
+
+    def wait_for_prefix(self, prefix: str, timeout: float) -> str:
+        """The first line starting with ``prefix`` in the next messages."""
+        return self._wait(lambda line: line.startswith(prefix), prefix, timeout)[1]
+
+    def _wait(self, match: Callable[[str], bool], what: str,
+              timeout: float) -> tuple[str, str]:
         deadline = time.monotonic() + timeout
         while (left := deadline - time.monotonic()) > 0:
             try:
@@ -49,9 +58,10 @@ class Listener:
             except queue.Empty:
                 break
             self.seen.append(message)
-            if field in message.split("\n"):
-                return message
-        raise AssertionError(f"no {field} within {timeout}s; got {self.seen}")
+            for line in message.split("\n"):
+                if match(line):
+                    return message, line
+        raise AssertionError(f"no {what!r} within {timeout}s; got {self.seen}")
 
     def close(self) -> None:
         self._stop.set()
@@ -97,3 +107,33 @@ def test_ready_after_actors_then_watchdog_then_stopping(
     finally:
         node.stop()
     assert sum(m.split("\n").count("READY=1") for m in listener.seen) == 1
+
+
+def test_a_node_that_cannot_start_says_why_and_never_ready(
+        tmp_path: Path, listener: Listener, monkeypatch: pytest.MonkeyPatch) -> None:
+    port = free_service_port()
+    with socket.socket() as probe:  # a port nobody listens on: the RPC is refused
+        probe.bind(("127.0.0.1", 0))
+        dead_rpc = f"http://127.0.0.1:{probe.getsockname()[1]}"
+    config = {
+        "containers": [], "manage_containers": False, "forward_stats": False,
+        "server": {"port": port, "host": "127.0.0.1"}, "log": {"path": None},
+        "store": {"data_dir": str(tmp_path / "data")},
+        "chain": {"enabled": True, "rpc_url": dead_rpc,
+                  "registry_address": "0x" + "11" * 20,
+                  "wallet": {"private_key": "0x" + "22" * 32}},
+    }
+    path = tmp_path / "config.json"
+    write_config(path, config)
+    monkeypatch.setenv("NOTIFY_SOCKET", str(tmp_path / "notify.sock"))
+    node = NodeProcess(config_path=path, port=port, workdir=tmp_path)
+    node.start()
+    try:
+        status = listener.wait_for_prefix("STATUS=failed to start: ", timeout=60)
+        assert "chain.rpc_url" in status, status
+        assert node.wait_exit(60) != 0
+    finally:
+        node.stop()
+    while not listener.messages.empty():
+        listener.seen.append(listener.messages.get())
+    assert not any("READY=1" in m.split("\n") for m in listener.seen), listener.seen
