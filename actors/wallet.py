@@ -34,6 +34,7 @@ from actors.directory import ActorUnavailable
 from node.chain.reverts import decode_revert
 from node.chain.rpc_types import Receipt, Rpc, RpcError
 from node.chain.tx import (
+    FINAL_STATES,
     ON_CHAIN_STATES,
     Attempt,
     Fees,
@@ -63,6 +64,7 @@ FEE_TTL = 1.0  # seconds a fee suggestion is reused for new transactions
 # this many new heads before we re-sign (load-balanced RPCs can lag on receipts).
 LOST_AFTER_HEADS = 2
 MAX_RESIGNS = 10
+REDELIVER_EVERY = 5.0
 MAX_HOLE_SCAN = 1000
 SIMULATION_WORKERS = 4
 RETRY_LATER_ON_SEND = frozenset({"rate_limited", "unavailable", "timeout", "insufficient_funds",
@@ -169,6 +171,8 @@ class WalletActor(SupervisedActor):
         self._ready: deque[tuple[str, int]] = deque()
         self._live: dict[str, _Live] = {}
         self._fee_cache: tuple[Fees, float] | None = None
+        self._undelivered: set[str] = set()  # decided keys whose requester was down
+        self._redeliver_at = 0.0
         # Read by the ticker thread; replaced whole, never mutated.
         self._watch: tuple[_Watch, ...] = ()
         self._active = False
@@ -303,17 +307,17 @@ class WalletActor(SupervisedActor):
                 if request.simulate and block is not None:
                     self._rpc.call(request.to, request.data, block=block, sender=self.address)
                 if request.gas_limit is not None and not request.simulate:
-                    return _Simulated(key, min(request.gas_limit, self._max_gas))
+                    return _Simulated(key, self._unsimulated_gas(request))
                 gas = gas_with_margin(self._rpc.estimate_gas(tx), self._margin, self._max_gas)
                 if request.gas_limit is not None:
-                    gas = min(request.gas_limit, self._max_gas)
+                    gas = self._unsimulated_gas(request)  # the estimate only simulated
                 return _Simulated(key, gas)
             except RpcError as exc:
                 if exc.kind == "revert":
                     return self._judge_revert(key, request, exc)
                 if not exc.retryable:
                     if not request.simulate:
-                        return _Simulated(key, request.gas_limit or self._max_gas)
+                        return _Simulated(key, self._unsimulated_gas(request))
                     # Our own balance is short: worth another try once it is topped up.
                     hint = "retry_later" if exc.kind == "insufficient_funds" else None
                     return _Simulated(key, None, "failed", error=f"simulation: {exc}",
@@ -333,11 +337,15 @@ class WalletActor(SupervisedActor):
                      extra={"key": key, "revert": decoded.reason, "gas": self._max_gas})
             return _Simulated(key, self._max_gas)
         if not request.simulate:
-            return _Simulated(key, request.gas_limit or self._max_gas)
+            return _Simulated(key, self._unsimulated_gas(request))
         log.info("simulation failed", extra={"key": key, "revert": decoded.reason,
                                              "revert_class": decoded.action})
         return _Simulated(key, None, "simulation_failed", error=decoded.reason,
                           revert_name=decoded.name or None, revert_class=decoded.action)
+
+    def _unsimulated_gas(self, request: TxRequest) -> int:
+        """Gas for a request sent without a usable estimate."""
+        return min(request.gas_limit or self._max_gas, self._max_gas)
 
     def _simulated(self, result: _Simulated) -> None:
         if result.key not in self._queued:
@@ -541,6 +549,7 @@ class WalletActor(SupervisedActor):
                 self._follow(item, seen)
         self._sign_ready()
         self._fill_hole()
+        self._redeliver()
         self._publish()
 
     def _follow(self, item: _Live, seen: _Observed) -> None:
@@ -623,6 +632,22 @@ class WalletActor(SupervisedActor):
             revert_name=record.revert_name, revert_class=record.revert_class)
         if self._tell(record.reply_to, outcome):
             self.store.mark_notified(record.key)
+            self._undelivered.discard(record.key)
+        else:
+            self._undelivered.add(record.key)
+
+    def _redeliver(self) -> None:
+        """Outcomes whose requester was down are told again now and then."""
+        now = time.monotonic()
+        if not self._undelivered or now < self._redeliver_at:
+            return
+        self._redeliver_at = now + REDELIVER_EVERY
+        for key in list(self._undelivered):
+            record = self.store.get(key)
+            if record is None or record.notified or record.state not in FINAL_STATES:
+                self._undelivered.discard(key)
+            else:
+                self._notify(record)
 
     def _tell(self, name: str, message: TransactionOutcome) -> bool:
         if not name:
@@ -641,7 +666,7 @@ class WalletActor(SupervisedActor):
         self._watch = tuple(
             _Watch(item.nonce, tuple(a.tx_hash for a in item.attempts))
             for item in self._live.values() if item.attempts)
-        self._active = bool(self._live or self._ready)
+        self._active = bool(self._live or self._ready or self._undelivered)
 
     def _tick_loop(self) -> None:
         me = self.actor_ref
@@ -653,7 +678,7 @@ class WalletActor(SupervisedActor):
             try:
                 seen = self._look(last_head)
             except RpcError as exc:
-                delay = min(delay * 2, MAX_BACKOFF)
+                delay = max(min(delay * 2, MAX_BACKOFF), getattr(exc, "retry_after", None) or 0)
                 log.warning("chain poll failed; backing off",
                             extra={"error": str(exc), "delay": delay})
                 continue

@@ -21,6 +21,8 @@ class SendTransaction(msgspec.Struct, frozen=True, tag=True):
     reply_to: str
     simulate: bool = True
     value: int = 0
+    # An explicit gas limit (capped at wallet.max_gas_limit); the estimate then only
+    # serves as the simulation. None: the estimate with the wallet's safety margin.
     gas_limit: int | None = None
     block: int | None = None  # simulate at this block if given, else at latest
 

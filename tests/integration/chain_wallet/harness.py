@@ -76,6 +76,8 @@ class Wallet:
     outcomes: Outcomes
     failures: list[ChildFailed]
     address: str
+    directory: Directory
+    inbox: pykka.ActorRef[Any]
 
     def send(self, key: str, to: str, data: bytes, **kwargs: Any) -> None:
         self.ref.tell(SendTransaction(key=key, to=to, data=data, reply_to=REQUESTER, **kwargs))
@@ -108,7 +110,7 @@ def running_wallet(rpc_url: str, db_path: Path, *, outcomes: Outcomes | None = N
         ref.ask(Ping(), timeout=30)
         directory.register("wallet", ref)
         address = ref.proxy().address.get(timeout=10)
-        yield Wallet(ref, rpc, db, outcomes, failures, address)
+        yield Wallet(ref, rpc, db, outcomes, failures, address, directory, inbox)
         assert not failures, f"wallet failed: {failures}"
     finally:
         with contextlib.suppress(pykka.ActorDeadError):

@@ -7,10 +7,16 @@ from pathlib import Path
 
 import pytest
 
+import actors.wallet
 from node.chain import seed_load
 from node.chain.deployment import Sender
 from tests.chain_support import CONSUMER_KEY, NODE_KEY, ChainSession
-from tests.integration.chain_wallet.harness import deliver_call, running_wallet
+from tests.integration.chain_wallet.harness import (
+    REQUESTER,
+    deliver_call,
+    running_wallet,
+    wait_until,
+)
 
 pytestmark = pytest.mark.chain
 
@@ -133,3 +139,20 @@ def test_a_nonce_used_behind_the_wallets_back_is_resynced(chain: ChainSession,
               for o in outcomes.values()}
     assert nonces == {before + 1, before + 2}
     assert chain.w3.eth.get_transaction_count(chain.node) == before + 3
+
+
+def test_an_outcome_is_told_again_once_the_requester_is_back(
+        chain: ChainSession, db_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(actors.wallet, "REDELIVER_EVERY", 0.1)
+    (sub_id,) = callback_ids(chain, 1)
+    with running_wallet(chain.anvil.rpc_url, db_path) as wallet:
+        wallet.directory.unregister(REQUESTER)
+        wallet.send("late", *deliver_call(chain, sub_id))
+        decided = wait_until(lambda: (r := wallet.store.get("late")) and r.state == "mined"
+                             and r, what="the transaction mined")
+        assert not decided.notified and wallet.outcomes.for_key("late") == []
+        wallet.directory.register(REQUESTER, wallet.inbox)
+        outcome = wallet.outcomes.wait_for({"late"}, timeout=10)["late"]
+        wait_until(lambda: wallet.store.get("late").notified,  # type: ignore[union-attr]
+                   what="the outcome marked as told")
+    assert (outcome.status, outcome.tx_hash) == ("mined", decided.tx_hash)
