@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from functools import cached_property
+from functools import cached_property, lru_cache
 from typing import Any, Generic, Literal, TypeVar
 
 import msgspec
@@ -149,15 +149,62 @@ def delegate_key(owner: str, nonce: int) -> bytes:
 
 # -- Subscription codec ----------------------------------------------------------------
 
+# The same few addresses (owners, wallets, zero) recur across thousands of
+# subscriptions; checksumming costs a keccak each time.
+checksum = lru_cache(maxsize=8192)(to_checksum_address)
+
+
 def subscription_from_tuple(sub_id: int, values: Sequence[Any]) -> Subscription:
     owner, active_at, period, frequency, redundancy, container_id, lazy, verifier, \
         amount, token, wallet = values
     return Subscription(
-        id=sub_id, owner=to_checksum_address(owner), active_at=int(active_at),
+        id=sub_id, owner=checksum(owner), active_at=int(active_at),
         period=int(period), frequency=int(frequency), redundancy=int(redundancy),
         container_id=bytes(container_id), lazy=bool(lazy),
-        verifier=to_checksum_address(verifier), payment_amount=int(amount),
-        payment_token=to_checksum_address(token), wallet=to_checksum_address(wallet))
+        verifier=checksum(verifier), payment_amount=int(amount),
+        payment_token=checksum(token), wallet=checksum(wallet))
+
+
+SUBSCRIPTION_WORDS = 11  # every member is static: one 32-byte word each
+
+
+def _word_address(word: bytes) -> str:
+    return checksum("0x" + word[12:].hex())
+
+
+def subscription_from_words(sub_id: int, data: bytes, offset: int = 0) -> Subscription:
+    """Decodes the static Subscription tuple at ``offset`` directly (several times
+    faster than the generic decoder; snapshot sync reads thousands)."""
+    end = offset + 32 * SUBSCRIPTION_WORDS
+    if len(data) < end:
+        raise RpcError("invalid", f"Subscription data is {len(data)} bytes, needs {end}",
+                       method="eth_call")
+    w = [data[i:i + 32] for i in range(offset, end, 32)]
+    number = int.from_bytes
+    return Subscription(
+        id=sub_id, owner=_word_address(w[0]), active_at=number(w[1], "big"),
+        period=number(w[2], "big"), frequency=number(w[3], "big"),
+        redundancy=number(w[4], "big"), container_id=w[5], lazy=number(w[6], "big") != 0,
+        verifier=_word_address(w[7]), payment_amount=number(w[8], "big"),
+        payment_token=_word_address(w[9]), wallet=_word_address(w[10]))
+
+
+def subscriptions_from_array(first_id: int, data: bytes) -> list[Subscription]:
+    """An ABI-encoded ``Subscription[]`` return value; element i gets id first_id + i."""
+    if len(data) < 64:
+        raise RpcError("invalid", f"Subscription[] data is {len(data)} bytes",
+                       method="eth_call")
+    head = int.from_bytes(data[:32], "big")
+    if head + 32 > len(data):
+        raise RpcError("invalid", "Subscription[] offset points past the data",
+                       method="eth_call")
+    count = int.from_bytes(data[head:head + 32], "big")
+    if head + 32 + count * 32 * SUBSCRIPTION_WORDS > len(data):
+        raise RpcError("invalid", f"Subscription[] of {count} does not fit the data",
+                       method="eth_call")
+    base = head + 32
+    return [subscription_from_words(first_id + i, data, base + i * 32 * SUBSCRIPTION_WORDS)
+            for i in range(count)]
 
 
 def subscription_tuple(sub: Subscription) -> tuple[Any, ...]:
@@ -242,8 +289,8 @@ class Coordinator:
         return self.next_id_call().run(self.rpc, block)
 
     def get_subscription_call(self, sub_id: int) -> PreparedCall[Subscription]:
-        return _prepared(self.address, GET_SUBSCRIPTION, (sub_id,),
-                         lambda values: subscription_from_tuple(sub_id, values[0]))
+        return PreparedCall(self.address, GET_SUBSCRIPTION.encode(sub_id),
+                            lambda data: subscription_from_words(sub_id, data))
 
     def get_subscription(self, sub_id: int, block: BlockRef = "latest") -> Subscription:
         return self.get_subscription_call(sub_id).run(self.rpc, block)
@@ -341,9 +388,8 @@ class Reader:
                                      end: int) -> PreparedCall[list[Subscription]]:
         if end < start:
             raise ValueError(f"end ({end}) is before start ({start})")
-        return _prepared(self.address, READ_SUBSCRIPTION_BATCH, (start, end),
-                         lambda values: [subscription_from_tuple(start + i, item)
-                                         for i, item in enumerate(values[0])])
+        return PreparedCall(self.address, READ_SUBSCRIPTION_BATCH.encode(start, end),
+                            lambda data: subscriptions_from_array(start, data))
 
     def read_subscription_batch(self, start: int, end: int,
                                 block: BlockRef = "latest") -> list[Subscription]:

@@ -3,9 +3,13 @@ web3 or the chain says, every encoding proven by a transaction that succeeds."""
 
 from __future__ import annotations
 
+import msgspec
 import pytest
+from eth_abi.abi import encode as abi_encode
 from eth_account import Account
 from eth_utils.address import to_checksum_address
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from node.chain import contracts
 from node.chain.contracts import Coordinator, Reader, Registry
@@ -216,3 +220,31 @@ def test_subscription_roundtrip_keeps_every_field() -> None:
                        verifier=address("b2"), payment_amount=10, payment_token=address("c3"),
                        wallet=address("d4"))
     assert contracts.subscription_from_tuple(3, contracts.subscription_tuple(sub)) == sub
+
+
+_addresses = st.binary(min_size=20, max_size=20).map(lambda b: to_checksum_address(b))
+_subscriptions = st.builds(
+    Subscription, id=st.just(0), owner=_addresses, active_at=st.integers(0, 2**32 - 1),
+    period=st.integers(0, 2**32 - 1), frequency=st.integers(0, 2**32 - 1),
+    redundancy=st.integers(0, 2**16 - 1), container_id=st.binary(min_size=32, max_size=32),
+    lazy=st.booleans(), verifier=_addresses, payment_amount=st.integers(0, 2**256 - 1),
+    payment_token=_addresses, wallet=_addresses)
+
+
+@settings(max_examples=50, deadline=None)
+@given(subs=st.lists(_subscriptions, max_size=5), first=st.integers(1, 1000))
+def test_fast_subscription_decoding_matches_the_abi_codec(subs: list[Subscription],
+                                                          first: int) -> None:
+    data = abi_encode([contracts.SUBSCRIPTION_TUPLE + "[]"],
+                      [[contracts.subscription_tuple(s) for s in subs]])
+    decoded = contracts.subscriptions_from_array(first, data)
+    assert decoded == [msgspec.structs.replace(s, id=first + i) for i, s in enumerate(subs)]
+    generic = contracts.READ_SUBSCRIPTION_BATCH.decode(data)[0]
+    assert decoded == [contracts.subscription_from_tuple(first + i, t)
+                       for i, t in enumerate(generic)]
+    if subs:
+        with pytest.raises(RpcError):
+            contracts.subscriptions_from_array(first, data[:-32])
+        single = abi_encode([contracts.SUBSCRIPTION_TUPLE], [contracts.subscription_tuple(subs[0])])
+        assert contracts.subscription_from_words(7, single) == \
+            msgspec.structs.replace(subs[0], id=7)
