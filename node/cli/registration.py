@@ -117,7 +117,10 @@ def _setup(args: argparse.Namespace) -> Setup:
         except (ValueError, TypeError):
             raise RegistrationError("chain.wallet.private_key is not a valid private key",
                                     code=2) from None
-    rpc = HttpRpc(chain.rpc_url)
+    try:
+        rpc = HttpRpc(chain.rpc_url)
+    except ValueError as exc:
+        raise RegistrationError(f"chain.rpc_url: {exc}", code=2) from None
     manager = _manager_address(rpc, args.manager,
                                getattr(chain, "node_manager_address", None),
                                chain.registry_address)

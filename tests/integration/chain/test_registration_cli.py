@@ -150,6 +150,10 @@ def test_configuration_errors(chain: ChainSession, tmp_path: Path,
                         _config(tmp_path, chain, rpc_url=None))
     assert code == 2 and "chain.rpc_url" in err
 
+    code, _, err = _run(capsys, "node-status", "--config",
+                        _config(tmp_path, chain, rpc_url="ftp://example"))
+    assert code == 2 and "chain.rpc_url" in err
+
     code, _, err = _run(capsys, "node-status", "--config", _config(tmp_path, chain),
                         "--manager", "not-an-address")
     assert code == 2 and "--manager" in err
