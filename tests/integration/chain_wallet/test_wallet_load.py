@@ -91,3 +91,27 @@ def test_a_stuck_transaction_is_replaced_with_bumped_fees(chain: ChainSession,
     assert {a.nonce for a in attempts} == {nonce}
     for attempt in attempts[:-1]:
         assert chain.rpc("eth_getTransactionReceipt", [attempt.tx_hash]) is None
+
+
+def test_a_restarted_wallet_tracks_what_it_had_sent(chain: ChainSession,
+                                                   db_path: Path) -> None:
+    ids = seed_load.create_callback_requests(chain.w3, chain.deployment, CONSUMER_KEY, 3).ids
+    keys = {f"sub:{i}:1": i for i in ids}
+    nonce = chain.w3.eth.get_transaction_count(chain.node)
+    with manual_mining(chain):
+        with running_wallet(chain.anvil.rpc_url, db_path) as wallet:
+            for key, sub_id in keys.items():
+                wallet.send(key, *deliver_call(chain, sub_id))
+            wait_until(lambda: all(a.sent for k in keys for a in wallet.store.attempts(k))
+                       and len(wallet.store.in_flight()) == len(keys), what="all sent")
+            assert wallet.status().in_flight == len(keys)
+        # Stopped with everything in the mempool; a new wallet picks the work up.
+        with running_wallet(chain.anvil.rpc_url, db_path) as wallet:
+            status = wallet.status()
+            assert (status.in_flight, status.next_nonce) == (len(keys), nonce + len(keys))
+            chain.rpc("evm_mine")
+            outcomes = wallet.outcomes.wait_for(set(keys))
+            sends = wallet.rpc.calls_by_method.get("eth_sendRawTransaction", 0)
+    assert {o.status for o in outcomes.values()} == {"mined"}
+    assert sends == 0
+    assert chain.w3.eth.get_transaction_count(chain.node) == nonce + len(keys)
