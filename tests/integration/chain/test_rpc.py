@@ -3,7 +3,9 @@ against a scripted HTTP stub (429, 5xx, timeouts, garbage, dropped connections).
 
 from __future__ import annotations
 
+import email.utils
 import threading
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -161,6 +163,11 @@ def test_http_429_keeps_retry_after(stub: StubServer) -> None:
     assert isinstance(error, RateLimitedError)
     assert (error.kind, error.retry_after, error.retryable) == ("rate_limited", 7.0, True)
 
+    when = email.utils.formatdate(time.time() + 30, usegmt=True)
+    stub.reply = lambda request: json_reply({}, status=429, headers={"Retry-After": when})
+    error = _kind_of(HttpRpc(stub.url).block_number)
+    assert isinstance(error, RateLimitedError) and 25 <= (error.retry_after or 0) <= 30
+
 
 @pytest.mark.parametrize("message", ["rate limit exceeded", "daily request quota exhausted",
                                      "Too Many Requests"])
@@ -276,6 +283,13 @@ def test_revert_data_forms(stub: StubServer, error: dict[str, Any], expected: st
     ("intrinsic gas too low", "gas_limit"),
     ("exceeds block gas limit", "gas_limit"),
     ("the method eth_newFilter does not exist/is not available", "unsupported"),
+    ("OldNonce", "nonce_too_low"),
+    ("NonceGap", "nonce_too_high"),
+    ("FeeTooLowToCompete", "replacement_underpriced"),
+    ("FeeTooLow", "fee_too_low"),
+    ("transaction underpriced", "fee_too_low"),
+    ("InsufficientFunds, Balance is zero", "insufficient_funds"),
+    ("gas required exceeds allowance (5000000)", "gas_limit"),
     ("something odd", "other"),
 ])
 def test_send_error_messages(stub: StubServer, message: str, kind: str) -> None:
