@@ -70,6 +70,7 @@ class NodeSystem:
         self.client = ContainerClient(max_connections_per_endpoint=32)
         self.endpoints = {c.id: self._endpoint(c) for c in config.containers}
         self.facade: NodeFacade | None = None
+        self.chain: Any | None = None  # ChainParts when chain.enabled
 
     def _endpoint(self, c: Container) -> ContainerEndpoint:
         return ContainerEndpoint(container=c.id, base_url=container_base_url(c, self.env),
@@ -104,17 +105,30 @@ class NodeSystem:
         probes = chain_probes() if config.chain.enabled else ()
         specs.append(stats_child_spec(board, config, node_id=self.node_id, probes=probes))
         # --- end stats reporter ---------------------------------------------------
+        chain = None
+        if config.chain.enabled:
+            from actors.chain_system import build_chain
+
+            chain = self.chain = build_chain(config, directory=self.directory, board=board,
+                                             rules=rules, jobs=store)
+            specs.extend(chain.before_router)
         specs.append(ChildSpec(ROUTER, lambda ctx: RouterActor.start(
             ctx, store=store, rules=rules, containers=containers, board=board)))
+        if chain is not None:
+            specs.extend(chain.after_router)
 
         self._supervisor = Supervisor.start(
             specs, self.directory, policy=self._policy, on_escalate=self._escalate,
-            notify=(ROUTER,))
+            # The router re-sends steps to a restarted executor; the poller replays what it
+            # knows to a restarted scheduler.
+            notify=(ROUTER, "chain-poller") if chain is not None else (ROUTER,))
         self._supervisor.ask(StartChildren(), timeout=60)
         self.facade = NodeFacade(
             config=config, directory=self.directory, store=store, board=board,
             client=self.client, endpoints=self.endpoints, manager=self.manager,
             alive=lambda: self._supervisor is not None and self._supervisor.is_alive(),
+            node_address=chain.node_address if chain is not None else "",
+            delegation=chain.gate if chain is not None else None,
         )
         log.info("node started", extra={"node_id": self.node_id,
                                         "containers": [c.id for c in config.containers]})
@@ -155,6 +169,8 @@ class NodeSystem:
             finally:
                 self._supervisor.stop(timeout=10)
         self.client.close()
+        if self.chain is not None:
+            self.chain.close()
         if self._store is not None:
             self._store.close()
         self._stopped.set()
