@@ -10,6 +10,7 @@ through the published port.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
@@ -55,7 +56,10 @@ def compose_command() -> list[str]:
 def build_wheelhouse() -> None:
     """Dependency wheels for an offline image build; the node's own wheel is left out so
     the wheelhouse layer stays cached across code changes."""
-    if any(WHEELHOUSE.glob("async_timeout-*.whl")):
+    wanted = hashlib.sha256(
+        (REPO_ROOT / "setup.cfg").read_bytes() + repr(EXTRA_WHEELS).encode()).hexdigest()
+    stamp = WHEELHOUSE / ".requirements"
+    if stamp.exists() and stamp.read_text() == wanted:
         return
     WHEELHOUSE.mkdir(parents=True, exist_ok=True)
     result = subprocess.run(
@@ -66,6 +70,7 @@ def build_wheelhouse() -> None:
         pytest.fail(f"pip wheel failed:\n{result.stderr[-3000:]}", pytrace=False)
     for wheel in WHEELHOUSE.glob("infernet_node-*.whl"):
         wheel.unlink()
+    stamp.write_text(wanted)
 
 
 def run(cmd: list[str], *, env: dict[str, str] | None = None, cwd: Path | None = None,
