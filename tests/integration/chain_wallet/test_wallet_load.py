@@ -31,6 +31,15 @@ def manual_mining(chain: ChainSession, interval: int = 0) -> Iterator[None]:
         chain.rpc("evm_setAutomine", [True])
 
 
+@contextlib.contextmanager
+def restored_base_fee(chain: ChainSession, base_fee: int) -> Iterator[None]:
+    """anvil keeps the next block's base fee across evm_revert: put it back."""
+    try:
+        yield
+    finally:
+        chain.rpc("anvil_setNextBlockBaseFeePerGas", [hex(base_fee)])
+
+
 def test_a_burst_of_100_deliveries_lands_several_per_block(chain: ChainSession,
                                                           db_path: Path) -> None:
     ids = seed_load.create_callback_requests(chain.w3, chain.deployment, CONSUMER_KEY,
@@ -62,7 +71,8 @@ def test_a_stuck_transaction_is_replaced_with_bumped_fees(chain: ChainSession,
     (sub_id,) = seed_load.create_callback_requests(chain.w3, chain.deployment, CONSUMER_KEY,
                                                    1).ids
     nonce = chain.w3.eth.get_transaction_count(chain.node)
-    with manual_mining(chain), \
+    base_fee = chain.w3.eth.get_block("latest")["baseFeePerGas"]  # type: ignore[typeddict-item]
+    with restored_base_fee(chain, base_fee), manual_mining(chain), \
             running_wallet(chain.anvil.rpc_url, db_path, replace_after_blocks=2) as wallet:
         wallet.send("stuck", *deliver_call(chain, sub_id))
         first = wait_until(lambda: [a for a in wallet.store.attempts("stuck") if a.sent],
