@@ -10,7 +10,9 @@ through the published port.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import ipaddress
 import json
 import os
 import shutil
@@ -27,8 +29,11 @@ from typing import Any
 import docker
 import pytest
 from docker.errors import NotFound
+from web3 import Web3
 
+from node.chain.devchain import AnvilProcess, deploy_devchain
 from tests import docker_support
+from tests.chain_support import free_port
 from tests.docker_support import BASE_IMAGE, ECHO_IMAGE, REPO_ROOT
 from tests.node_support import free_service_port
 
@@ -42,6 +47,7 @@ COMPOSE_FILE = REPO_ROOT / "deploy" / "docker-compose.yaml"
 NODE_IMAGE = "infernet-node:test"
 # The base image's Python is 3.11.2: redis needs async-timeout there (not on the host's 3.11.7).
 EXTRA_WHEELS = ("setuptools>=68", "wheel", "async-timeout>=4.0.3")
+COOLDOWN_SECONDS = 3600  # the dev suite's NodeManager cooldown
 
 
 def compose_command() -> list[str]:
@@ -119,12 +125,11 @@ def compose_env(docker_client: docker.DockerClient, workflow_images: None) -> di
     return env
 
 
-@pytest.fixture
-def deployment(tmp_path: Path, compose_env: dict[str, str],
-               docker_client: docker.DockerClient) -> Iterator[dict[str, Any]]:
+@contextlib.contextmanager
+def compose_up(workdir: Path, compose_env: dict[str, str], docker_client: docker.DockerClient,
+               chain: dict[str, Any] | None = None) -> Iterator[dict[str, Any]]:
     """`cd deploy && cp ../config.sample.json config.json && compose up -d`, in a copy."""
     project = f"infernet-deploy-{uuid.uuid4().hex[:8]}"
-    workdir = tmp_path / "deploy"
     workdir.mkdir()
     shutil.copy(COMPOSE_FILE, workdir / "docker-compose.yaml")
     config = json.loads((REPO_ROOT / "config.sample.json").read_text())
@@ -134,6 +139,8 @@ def deployment(tmp_path: Path, compose_env: dict[str, str],
                      # Reachable from the node's container via host.docker.internal.
                      publish_host="0.0.0.0")
     config.update(containers=[container], startup_wait=0)
+    if chain is not None:
+        config["chain"].update(chain)
     (workdir / "config.json").write_text(json.dumps(config, indent=2))
     env = dict(compose_env, INFERNET_NODE_CONTAINER=f"{project}-node",
                INFERNET_NODE_PORT=str(node_port))
@@ -147,6 +154,13 @@ def deployment(tmp_path: Path, compose_env: dict[str, str],
     finally:
         run([*compose, "down", "-v", "--timeout", "60"], env=env, cwd=workdir, timeout=180)
         docker_support.remove_container(docker_client, container["id"])
+
+
+@pytest.fixture
+def deployment(tmp_path: Path, compose_env: dict[str, str],
+               docker_client: docker.DockerClient) -> Iterator[dict[str, Any]]:
+    with compose_up(tmp_path / "deploy", compose_env, docker_client) as info:
+        yield info
 
 
 def node_logs(docker_client: docker.DockerClient, name: str) -> Any:
@@ -204,3 +218,59 @@ def test_compose_deployment_serves_a_job(deployment: dict[str, Any],
         assert docker_client.containers.get(echo).status != "running"
     except NotFound:
         pass
+
+
+def bridge_gateway(client: docker.DockerClient) -> str:
+    """The host's address on Docker's default bridge: what host-gateway maps to."""
+    ipam = client.networks.get("bridge").attrs["IPAM"]["Config"][0]
+    if ipam.get("Gateway"):
+        return str(ipam["Gateway"])
+    # The engine leaves it out for docker0, whose gateway is the subnet's first address.
+    return str(next(ipaddress.ip_network(ipam["Subnet"]).hosts()))
+
+
+def make(node: str, target: str) -> subprocess.CompletedProcess[str]:
+    return run(["docker", "exec", node, "make", target], timeout=180)
+
+
+@pytest.mark.chain
+def test_compose_node_on_a_dev_chain_registers_and_activates(
+        tmp_path: Path, compose_env: dict[str, str],
+        docker_client: docker.DockerClient) -> None:
+    """The seed's "Registering on-chain": docker exec <container> make register-node /
+    make activate-node, with the node in Docker and a dev chain on the host."""
+    gateway = bridge_gateway(docker_client)
+    anvil = AnvilProcess(free_port(), host=gateway)
+    anvil.start()
+    try:
+        fragment = deploy_devchain(anvil.rpc_url, node_manager=True)
+        chain = {"enabled": True, "trail_head_blocks": 0,
+                 "rpc_url": f"http://host.docker.internal:{anvil.port}",
+                 "registry_address": fragment["registry_address"],
+                 "wallet": {"private_key": fragment["private_key"],
+                            "payment_address": fragment["payment_address"]}}
+        with compose_up(tmp_path / "deploy", compose_env, docker_client, chain) as info:
+            node = info["node"]
+            logs = node_logs(docker_client, node)
+            wait_until(lambda: http_json(f"{info['url']}/health")[0] == 200, 120,
+                       "healthy with the chain connected", logs)
+            assert http_json(f"{info['url']}/info")[1]["chain"]["enabled"] is True
+
+            probe = run(["docker", "exec", node, "infernet-node", "register-node", "--help"])
+            if probe.returncode != 0:
+                pytest.skip("register-node is not a command of this build yet: "
+                            + probe.stderr.strip()[-200:])
+            registered = make(node, "register-node")
+            assert registered.returncode == 0, registered.stdout + registered.stderr
+            assert "registered node" in registered.stdout
+            # Past the NodeManager's cooldown, in chain time.
+            w3 = Web3(Web3.HTTPProvider(anvil.rpc_url))
+            w3.provider.make_request("evm_increaseTime", [COOLDOWN_SECONDS])  # type: ignore[arg-type]
+            w3.provider.make_request("evm_mine", [])  # type: ignore[arg-type]
+            activated = make(node, "activate-node")
+            assert activated.returncode == 0, activated.stdout + activated.stderr
+            assert "activated node" in activated.stdout
+            status = make(node, "node-status")
+            assert status.returncode == 0 and "Active" in status.stdout, status.stdout
+    finally:
+        anvil.stop()
