@@ -40,8 +40,13 @@ class NodeProcess:
 
         def pump() -> None:
             assert proc.stdout is not None
-            for line in proc.stdout:
-                self.output.append(line.decode("utf-8", "replace"))
+            # Everything the node printed also goes to a file, for post-mortems of failures.
+            with open(self.workdir / "node-output.log", "a", encoding="utf-8") as copy:
+                for line in proc.stdout:
+                    text = line.decode("utf-8", "replace")
+                    self.output.append(text)
+                    copy.write(text)
+                    copy.flush()
 
         threading.Thread(target=pump, daemon=True).start()
 

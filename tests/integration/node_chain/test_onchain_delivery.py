@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 
 import pytest
@@ -42,15 +43,16 @@ def test_recurring_subscription_is_delivered_once_per_interval(session, tmp_path
     before = sc.functions.deliveryCount().call()
     with chain_node(session, tmp_path, {"echo": "echo"}) as node:
         session.transact(sc.functions.setInputs(b"tick"), session.consumer)
-        session.transact(sc.functions.createSubscription("echo", 3, 2, 1, False, ZERO, 0, ZERO,
+        session.transact(sc.functions.createSubscription("echo", 3, 4, 1, False, ZERO, 0, ZERO,
                                                          ZERO), session.consumer)
-        # anvil mines on demand: advance chain time interval by interval.
-        for _ in range(8):
-            session.mine_at(session.now() + 1)
+        # anvil mines on demand: a block every half second, one chain second apart, so each
+        # 4 s interval spans several blocks the node can deliver in.
+        for _ in range(40):
             if sc.functions.deliveryCount().call() - before >= 3:
                 break
-            wait_until(lambda: True, 1)
-        wait_until(lambda: sc.functions.deliveryCount().call() - before >= 3, 40,
+            session.mine_at(session.now() + 1)
+            time.sleep(0.5)
+        wait_until(lambda: sc.functions.deliveryCount().call() - before >= 3, 10,
                    f"three deliveries\n{node.log()}")
         intervals = [sc.functions.getDelivery(i).call()[1]
                      for i in range(before, sc.functions.deliveryCount().call())]
