@@ -25,8 +25,9 @@ from node.config.schema import Config
 
 DEFAULT_UNIT_PATH = "/etc/systemd/system/infernet-node.service"
 DEFAULT_WATCHDOG_SEC = 60
-# Starting may include pulling large workflow images before READY=1.
-DEFAULT_START_TIMEOUT_SEC = 900
+# Before READY=1: opening the job store, connecting to the chain, starting the actors
+# (workflow images are pulled and containers started afterwards, in the background).
+DEFAULT_START_TIMEOUT_SEC = 300
 STOP_TIMEOUT_MARGIN = 30  # seconds beyond gunicorn's own graceful timeout
 _HOME_ROOTS = ("/home", "/root", "/run/user")
 _TMP_ROOTS = ("/tmp", "/var/tmp")
