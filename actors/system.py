@@ -100,7 +100,7 @@ class NodeSystem:
             specs.append(ChildSpec("watcher", lambda ctx: WatcherActor.start(
                 ctx, manager=manager, names=names)))
         # --- stats reporter (issue 5 point 1) -----------------------------------
-        from actors.stats import chain_probes, stats_child_spec
+        from actors.stats import STATS, chain_probes, stats_child_spec
 
         probes = chain_probes() if config.chain.enabled else ()
         specs.append(stats_child_spec(board, config, node_id=self.node_id, probes=probes))
@@ -121,7 +121,7 @@ class NodeSystem:
             specs, self.directory, policy=self._policy, on_escalate=self._escalate,
             # The router re-sends steps to a restarted executor; the poller replays what it
             # knows to a restarted scheduler.
-            notify=(ROUTER, "chain-poller") if chain is not None else (ROUTER,))
+            notify=(ROUTER, STATS, "chain-poller") if chain is not None else (ROUTER, STATS))
         self._supervisor.ask(StartChildren(), timeout=60)
         self.facade = NodeFacade(
             config=config, directory=self.directory, store=store, board=board,

@@ -37,6 +37,7 @@ from node.config import LoadedConfig
 from node.jsonlog import JsonFormatter, configure_logging
 from node.server.late_service import LateService
 from node.server.sd_notify import Notifier, WatchdogPinger, watchdog_interval
+from node.stats.exposition import LateMetrics, board_metrics
 
 log = logging.getLogger(__name__)
 
@@ -77,6 +78,7 @@ class NodeApplication(BaseApplication):  # type: ignore[misc]
         self.log_level = log_level or loaded.config.log.level
         self.on_ready = on_ready
         self.service = LateService()
+        self.metrics = LateMetrics()
         self.system: Any = None
         self.notifier = Notifier.from_environ(unset=True)
         self._watchdog: WatchdogPinger | None = None
@@ -108,7 +110,8 @@ class NodeApplication(BaseApplication):  # type: ignore[misc]
     def load(self) -> Any:
         from node.api.app import ApiDeps, create_app
 
-        return create_app(ApiDeps(service=self.service, server=self.loaded.config.server))
+        return create_app(ApiDeps(service=self.service, server=self.loaded.config.server,
+                                  metrics=self.metrics))
 
     def run(self) -> None:
         DrainingArbiter(self).run()
@@ -132,6 +135,8 @@ class NodeApplication(BaseApplication):  # type: ignore[misc]
             # `systemctl status` shows why, not only gunicorn's "Worker failed to boot".
             self.notifier.status(f"failed to start: {exc}")
             raise
+        self.metrics.bind(board_metrics(self.system.board, node_id=self.system.node_id,
+                                        chain_enabled=config.chain.enabled))
         if self.on_ready is not None:
             self.on_ready(self.system)
         self._notify_ready()
@@ -156,6 +161,7 @@ class NodeApplication(BaseApplication):  # type: ignore[misc]
             return
         system.drain(self.loaded.config.server.graceful_timeout)
         self.service.bind(None)
+        self.metrics.bind(None)
         system.stop()
 
     def _escalate(self, reason: str) -> None:

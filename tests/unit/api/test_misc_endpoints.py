@@ -34,7 +34,14 @@ def test_missing_peer_address_is_400(client):
     assert resp.json == {"error": "Could not get client IP address"}
 
 
-def test_openapi_document_lists_every_route(client):
+def test_openapi_document_lists_every_route(service):
+    from node.api.app import ApiDeps, create_app
+    from node.config.schema import Server
+    from node.stats.exposition import LateMetrics
+    from tests.unit.api.conftest import Client
+
+    client = Client(create_app(ApiDeps(service=service, server=Server(),
+                                       metrics=LateMetrics())))
     resp = client.simulate_get("/openapi.json")
     assert resp.status_code == 200
     doc = resp.json
@@ -50,6 +57,7 @@ def test_openapi_document_lists_every_route(client):
         ("/api/status", "put"),
         ("/api/containers/{container_id}/logs", "get"),
         ("/openapi.json", "get"),
+        ("/metrics", "get"),
     }
     listed = {(path, method) for path, ops in doc["paths"].items() for method in ops}
     assert listed == expected
