@@ -414,6 +414,10 @@ class ChainSchedulerActor(SupervisedActor):
         self._note_delivery(claim, Delivery(status="sent"))
 
     def _outcome(self, outcome: TransactionOutcome) -> None:
+        if outcome.status in ("mined", "reverted"):
+            self._board.transactions_sent += 1
+        if outcome.status != "mined":
+            self._board.transactions_failed += 1
         key = self._by_tx.pop(outcome.key, None)
         claim = self._open.get(key) if key else None
         if claim is None:

@@ -16,6 +16,7 @@ import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
+import msgspec
 import pykka
 
 from actors.base import ChildContext
@@ -28,7 +29,7 @@ from actors.router import ROUTER, RouterActor, executor_name
 from actors.supervisor import ChildSpec, StartChildren, StopChildren, Supervisor
 from actors.watcher import WatcherActor
 from node.config.schema import Config, Container
-from node.containers.addressing import container_base_url
+from node.containers.addressing import container_base_url, publish_host
 from node.containers.client import ContainerClient, ContainerEndpoint
 from node.guardian import GuardianRules
 from node.messages import StartDraining
@@ -67,6 +68,10 @@ class NodeSystem:
         self._supervisor: pykka.ActorRef[Any] | None = None
         self._stopped = threading.Event()
         self.manager: Any | None = None
+        # Resolve what depends on where the node runs, once, before anything uses it.
+        self.config = config = msgspec.structs.replace(config, containers=tuple(
+            msgspec.structs.replace(c, publish_host=publish_host(c, self.env))
+            for c in config.containers))
         self.client = ContainerClient(max_connections_per_endpoint=32)
         self.endpoints = {c.id: self._endpoint(c) for c in config.containers}
         self.facade: NodeFacade | None = None

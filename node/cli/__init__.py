@@ -6,7 +6,7 @@ import argparse
 import sys
 
 from node import __version__
-from node.cli import devchain, doctor, jobs, logs, run, service, status
+from node.cli import devchain, doctor, jobs, logs, registration, run, service, status
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -23,6 +23,7 @@ def build_parser() -> argparse.ArgumentParser:
     service.register(sub)
     doctor.register(sub)
     status.register(sub)
+    registration.register(sub)
     return parser
 
 

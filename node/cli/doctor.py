@@ -143,9 +143,12 @@ def _ours(client: Any | None, c: Container) -> bool:
 
 
 def container_ports(client: Any | None, containers: list[Container]) -> Iterator[Check]:
+    from node.containers.addressing import publish_host
+
     for c in containers:
-        name = f"port {c.publish_host}:{c.port}"
-        free, why = _port_free(c.publish_host, c.port)
+        host = publish_host(c, os.environ)
+        name = f"port {host}:{c.port}"
+        free, why = _port_free(host, c.port)
         if free:
             yield Check(name, "ok", f"free for container {c.id!r}")
         elif why == "in use" and _ours(client, c):

@@ -130,6 +130,7 @@ def volumes(values: tuple[str, ...], path: str, report: Report) -> tuple[str, ..
 FIELD_CHECKS: dict[tuple[type[Any], str], FieldCheck] = {
     (Chain, "rpc_url"): http_url,
     (Chain, "registry_address"): optional_address,
+    (Chain, "node_manager_address"): optional_address,
     (Wallet, "private_key"): private_key,
     (Wallet, "payment_address"): optional_address,
     (Container, "id"): container_id,

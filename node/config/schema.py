@@ -91,6 +91,9 @@ class Chain(msgspec.Struct, frozen=True, kw_only=True):
     trail_head_blocks: NonNegativeInt = 1
     registry_address: str | None = None
     wallet: Wallet | None = None
+    # ours: the v0-style NodeManager for register-node / activate-node (optional; the
+    # commands also ask the Coordinator for it)
+    node_manager_address: str | None = None
     snapshot_sync: SnapshotSync = msgspec.field(default_factory=SnapshotSync)
 
 
@@ -115,7 +118,9 @@ class Container(msgspec.Struct, frozen=True, kw_only=True):
     concurrency: PositiveInt = 4
     queue_size: PositiveInt = 64
     timeout: PositiveFloat = 180.0
-    publish_host: str = "127.0.0.1"
+    # Unset: 127.0.0.1, or the Docker gateway when the node itself runs in Docker
+    # (RUNTIME=docker), so that it can reach the port (node.containers.addressing).
+    publish_host: str | None = None
     container_port: Port = 3000
 
 

@@ -7,6 +7,7 @@ The host depends on where the node itself runs: inside the official node image
 
 from __future__ import annotations
 
+import socket
 from collections.abc import Mapping
 
 from node.config.schema import Container
@@ -25,3 +26,21 @@ def container_base_url(spec: Container, env: Mapping[str, str]) -> str:
     if spec.url:
         return spec.url.rstrip("/")
     return f"http://{container_host(env)}:{spec.port}"
+
+
+def publish_host(spec: Container, env: Mapping[str, str]) -> str:
+    """The host address a managed container's port is published on.
+
+    Loopback by default, so workflow containers are not exposed beyond this host. A
+    node that runs in Docker itself reaches them through ``host.docker.internal``
+    (the Docker bridge gateway), which a loopback-only port does not answer on, so
+    there the gateway address is used.
+    """
+    if spec.publish_host:
+        return spec.publish_host
+    if env.get("RUNTIME") != "docker":
+        return "127.0.0.1"
+    try:
+        return socket.gethostbyname(DOCKER_RUNTIME_HOST)
+    except OSError:
+        return "0.0.0.0"  # no gateway name: publish on every address rather than be unreachable

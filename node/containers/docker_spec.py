@@ -18,6 +18,8 @@ from docker.types import DeviceRequest
 from node.config.schema import Container
 from node.containers.docker_errors import ContainerStartError
 
+# Where a port is published when nobody resolved it (node.containers.addressing does).
+LOOPBACK = "127.0.0.1"
 LABEL_MANAGED = "infernet-node.managed"
 LABEL_NODE = "infernet-node.node"
 LABEL_CONFIG_HASH = "infernet-node.config-hash"
@@ -29,7 +31,7 @@ def config_hash(spec: Container, image_id: str) -> str:
         "image_id": image_id,
         "command": spec.command,
         "env": spec.env,
-        "publish_host": spec.publish_host,
+        "publish_host": spec.publish_host or LOOPBACK,
         "port": spec.port,
         "container_port": spec.container_port,
         "volumes": list(spec.volumes),
@@ -60,7 +62,7 @@ def create_kwargs(spec: Container, node_id: str, digest: str) -> dict[str, Any]:
         "name": spec.id,
         "labels": {**managed_labels(node_id), LABEL_CONFIG_HASH: digest},
         "environment": dict(spec.env),
-        "ports": {f"{spec.container_port}/tcp": (spec.publish_host, spec.port)},
+        "ports": {f"{spec.container_port}/tcp": (spec.publish_host or LOOPBACK, spec.port)},
         "volumes": list(spec.volumes),
         "device_requests": (
             [DeviceRequest(count=-1, capabilities=[["gpu"]])] if spec.gpu else None

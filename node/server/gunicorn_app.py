@@ -42,6 +42,15 @@ from node.stats.exposition import LateMetrics, board_metrics
 log = logging.getLogger(__name__)
 
 ESCALATION_EXIT = Arbiter.APP_LOAD_ERROR  # the master halts with this status
+
+
+def _expected_start_errors() -> tuple[type[Exception], ...]:
+    from actors.chain_system import ChainStartError
+    from actors.supervisor import ChildStartError
+    from node.containers.docker_errors import DockerEngineUnavailable
+    from node.store.base import StoreError
+
+    return (ChainStartError, ChildStartError, DockerEngineUnavailable, StoreError, OSError)
 CONTAINER_STOP_MARGIN = 30.0  # seconds beyond the job drain for stopping containers
 
 
@@ -134,7 +143,14 @@ class NodeApplication(BaseApplication):  # type: ignore[misc]
         except Exception as exc:
             # `systemctl status` shows why, not only gunicorn's "Worker failed to boot".
             self.notifier.status(f"failed to start: {exc}")
-            raise
+            # One clear event; a traceback only for what is not a known operating problem.
+            log.error("node failed to start", extra={"error": str(exc)},
+                      exc_info=not isinstance(exc, _expected_start_errors()))
+            try:
+                self.system.stop()
+            except Exception:
+                log.exception("cleanup after a failed start failed")
+            raise SystemExit(Arbiter.WORKER_BOOT_ERROR) from exc
         self.metrics.bind(board_metrics(self.system.board, node_id=self.system.node_id,
                                         chain_enabled=config.chain.enabled))
         if self.on_ready is not None:
