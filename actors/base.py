@@ -37,6 +37,10 @@ class Ping:
     """Readiness probe: answered once ``started()`` has completed."""
 
 
+class InjectedFault:
+    """A message that makes any supervised actor fail, as a bug would (resilience tests)."""
+
+
 class ActorFailed(Exception):
     """The actor failed earlier and is waiting to be replaced."""
 
@@ -86,6 +90,9 @@ class SupervisedActor(pykka.ThreadingActor):
     def on_receive(self, message: Any) -> Any:
         if isinstance(message, Ping):
             return True
+        if isinstance(message, InjectedFault):
+            self._report(RuntimeError("fault injected on purpose"))
+            raise RuntimeError("fault injected on purpose")
         if self._failure is not None:
             raise ActorFailed(f"{self.ctx.name} failed: {self._failure}")
         try:

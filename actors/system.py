@@ -21,7 +21,7 @@ import pykka
 
 from actors.base import ChildContext
 from actors.board import Board
-from actors.directory import Directory
+from actors.directory import ActorUnavailable, Directory
 from actors.executor import ExecutorActor
 from actors.facade import NodeFacade
 from actors.restart_policy import RestartPolicy
@@ -64,7 +64,8 @@ class NodeSystem:
         self._docker_factory = docker_factory
         self._store = store
         self._on_escalate = on_escalate
-        self._policy = policy or RestartPolicy()
+        self._policy = policy or RestartPolicy(max_restarts=config.supervisor.max_restarts,
+                                               within=config.supervisor.within)
         self._supervisor: pykka.ActorRef[Any] | None = None
         self._stopped = threading.Event()
         self.manager: Any | None = None
@@ -145,6 +146,16 @@ class NodeSystem:
                 ctx, spec=c, endpoint=self.endpoints[c.id], client=self.client,
                 board=self.board, manager=self.manager)
         return start
+
+    def crash_actor(self, name: str) -> bool:
+        """Fault injection for resilience tests: the named actor fails as on a bug."""
+        from actors.base import InjectedFault
+
+        try:
+            self.directory.tell(name, InjectedFault())
+        except ActorUnavailable:
+            return False
+        return True
 
     def _escalate(self, reason: str) -> None:
         self.board.escalated = reason

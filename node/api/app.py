@@ -12,6 +12,7 @@ import falcon
 from node.api.batch import BatchResource
 from node.api.client_key import ClientKeyResolver
 from node.api.errors import register_error_handlers
+from node.api.fault_injection import CrashActor, CrashResource
 from node.api.health import HealthResource, InfoResource, ResourcesResource
 from node.api.jobs import JobsResource
 from node.api.logs import LogsResource
@@ -36,6 +37,8 @@ class ApiDeps:
     rate_limit_keys: int = 100_000
     # What GET /metrics serves; None leaves the route out (404).
     metrics: MetricsSource | None = None
+    # Test-only: crashes a named actor (INFERNET_FAULT_INJECTION=1); None: no route.
+    crash_actor: CrashActor | None = None
 
 
 def _limiter(deps: ApiDeps) -> RateLimiter | None:
@@ -64,4 +67,6 @@ def create_app(deps: ApiDeps) -> falcon.App[Any, Any]:
     app.add_route("/openapi.json", OpenApiResource(deps.openapi))
     if deps.metrics is not None:
         app.add_route("/metrics", MetricsResource(deps.metrics))
+    if deps.crash_actor is not None:
+        app.add_route("/debug/crash/{actor}", CrashResource(deps.crash_actor))
     return app

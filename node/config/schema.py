@@ -133,6 +133,14 @@ class Stats(msgspec.Struct, frozen=True, kw_only=True):
     buffer_size: PositiveInt = 1000
 
 
+class SupervisorSettings(msgspec.Struct, frozen=True, kw_only=True):
+    """Ours: how hard the supervisor tries before the node exits (status 4) so that its
+    process manager restarts it whole."""
+
+    max_restarts: PositiveInt = 5
+    within: PositiveFloat = 60.0
+
+
 class Config(msgspec.Struct, frozen=True, kw_only=True):
     containers: tuple[Container, ...] = ()
     chain: Chain = msgspec.field(default_factory=Chain)
@@ -146,6 +154,7 @@ class Config(msgspec.Struct, frozen=True, kw_only=True):
     # ours
     store: Store = msgspec.field(default_factory=Store)
     stats: Stats = msgspec.field(default_factory=Stats)
+    supervisor: SupervisorSettings = msgspec.field(default_factory=SupervisorSettings)
 
     def container(self, container_id: str) -> Container | None:
         for c in self.containers:

@@ -119,8 +119,9 @@ class NodeApplication(BaseApplication):  # type: ignore[misc]
     def load(self) -> Any:
         from node.api.app import ApiDeps, create_app
 
+        crash = self._crash_actor if os.environ.get("INFERNET_FAULT_INJECTION") == "1" else None
         return create_app(ApiDeps(service=self.service, server=self.loaded.config.server,
-                                  metrics=self.metrics))
+                                  metrics=self.metrics, crash_actor=crash))
 
     def run(self) -> None:
         DrainingArbiter(self).run()
@@ -179,6 +180,10 @@ class NodeApplication(BaseApplication):  # type: ignore[misc]
         self.service.bind(None)
         self.metrics.bind(None)
         system.stop()
+
+    def _crash_actor(self, name: str) -> bool:
+        system = self.system
+        return system is not None and bool(system.crash_actor(name))
 
     def _escalate(self, reason: str) -> None:
         log.critical("node exits so its process manager can restart it",

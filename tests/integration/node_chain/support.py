@@ -20,8 +20,10 @@ ZERO = "0x0000000000000000000000000000000000000000"
 
 def chain_config(session: ChainSession, containers: list[dict[str, Any]], *,
                  key: str = NODE_KEY, payment_address: str | None = None,
-                 trail_head_blocks: int = 0, **chain: Any) -> dict[str, Any]:
+                 trail_head_blocks: int = 0, supervisor: dict[str, Any] | None = None,
+                 **chain: Any) -> dict[str, Any]:
     return {
+        "supervisor": supervisor or {},
         "manage_containers": False,
         "log": {"path": None, "level": "debug"},
         "server": {"host": "127.0.0.1", "rate_limit": {"num_requests": 100000, "period": 1}},
