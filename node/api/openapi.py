@@ -161,13 +161,16 @@ _ERRORS = {
     "415": "Content-Type is not JSON",
     "422": "Body does not match the schema; params.field names the field",
     "429": "Rate limit exceeded or node overloaded; see Retry-After",
+    "431": "Request header fields too large (refused before the API sees the request)",
     "503": "Node cannot take work right now",
 }
 
 
 def _op(summary: str, ok: dict[str, Schema], errors: str, **extra: Any) -> Schema:
     responses: dict[str, Schema] = dict(ok)
-    for code in errors.split():
+    # Any request can be refused by the HTTP server itself: a request line over its limit
+    # (400) or header fields over theirs (431); the answer is still a JSON Error.
+    for code in sorted({*errors.split(), "400", "431"}):
         responses[code] = _json(_ref("Error"), _ERRORS[code])
     return {"summary": summary, "responses": responses, **extra}
 

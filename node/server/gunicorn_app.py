@@ -130,6 +130,9 @@ class NodeApplication(BaseApplication):  # type: ignore[misc]
 
     def _post_worker_init(self, worker: Any) -> None:
         from actors.system import NodeSystem
+        from node.server import json_errors
+
+        json_errors.install()
 
         config = self.loaded.config
         configure_logging(self.log_level, path=config.log.path,
