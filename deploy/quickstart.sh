@@ -26,5 +26,6 @@ done
 .venv/bin/python deploy/quickstart_config.py config.sample.json "$work/chain.json" \
     >"$work/config.json"
 echo "quickstart: node config in $work/config.json; REST API on http://127.0.0.1:4000"
-echo "quickstart: try  .venv/bin/infernet-node jobs submit hello-world '{\"hello\": \"world\"}' --wait 10"
+echo "quickstart: off-chain, try  .venv/bin/infernet-node jobs submit hello-world '{\"hello\": \"world\"}' --wait 10"
+echo "quickstart: on-chain,  try  .venv/bin/python deploy/quickstart_request.py 'hello chain'"
 .venv/bin/infernet-node run --config "$work/config.json"

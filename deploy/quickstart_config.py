@@ -14,9 +14,9 @@ def merged(sample: dict, fragment: dict) -> dict:
     wallet = dict(chain.get("wallet") or {})
     wallet["private_key"] = fragment["private_key"]
     chain["wallet"] = wallet
+    wallet["payment_address"] = fragment.get("payment_address")
     chain["trail_head_blocks"] = 0
-    # On-chain serving lands with the chain actors; until then the section is ready but off.
-    chain["enabled"] = False
+    chain["enabled"] = True
     config["chain"] = chain
     config["store"] = {"backend": "sqlite", "data_dir": ".quickstart/data"}
     config["log"] = {**config.get("log", {}), "path": ".quickstart/infernet_node.log"}
