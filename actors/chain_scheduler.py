@@ -136,6 +136,7 @@ class ChainSchedulerActor(SupervisedActor):
         self._by_tx: dict[str, str] = {}  # wallet tx key -> claim key
         self._orphans: dict[str, ContainerResult] = {}
         self._undelivered: set[str] = set()
+        self._approvals: dict[str, str] = {}  # approve tx key -> claim key
         self._chain_time = 0
         self._head = 0
         self._delivered = 0
@@ -151,9 +152,8 @@ class ChainSchedulerActor(SupervisedActor):
                 self._by_job[claim.job_id] = claim.key
             payload = decode_payload(claim.payload)
             if claim.state == "delivering" and payload.calldata and payload.tx_key:
-                self._by_tx[payload.tx_key] = claim.key
                 # Same key: the wallet never sends twice, it re-tells the outcome.
-                self._send(claim, payload.calldata, payload.tx_key)
+                self._deliver(claim)
             elif claim.state == "claimed" and claim.job_id:
                 record = self._jobs.get(self._client_of(claim), claim.job_id)
                 if record is not None and record.status != "running" and record.result:
@@ -389,8 +389,59 @@ class ChainSchedulerActor(SupervisedActor):
             payload=encode_payload(ClaimPayload(delegated=payload.delegated, calldata=calldata,
                                                 tx_key=tx_key)))
         self._store_claim(claim)
+        self._deliver(claim)
+
+    def _deliver(self, claim: Claim) -> None:
+        """Hand a claim's delivery to the wallet (after the escrow approval it may need)."""
+        payload = decode_payload(claim.payload)
+        if payload.calldata is None or payload.tx_key is None:
+            return
+        calldata, tx_key = payload.calldata, payload.tx_key
+        escrow = self._escrow_needed(claim, payload.delegated)
+        if escrow is not None:
+            # Proof subscriptions lock the node's stake from its payment wallet: approve the
+            # node account for the payment first; the delivery follows once that is mined.
+            token, amount = escrow
+            approve_key = f"{tx_key}/approve"
+            self._approvals[approve_key] = claim.key
+            try:
+                self.ctx.directory.tell(WALLET, SendTransaction(
+                    key=approve_key, to=self._node_wallet,
+                    data=contracts.encode_wallet_approve(self._me, token, amount),
+                    reply_to=SCHEDULER))
+            except ActorUnavailable:
+                self._retry(claim, "the wallet is restarting", redeliver=True)
+            return
         self._by_tx[tx_key] = claim.key
         self._send(claim, calldata, tx_key)
+
+    def _escrow_needed(self, claim: Claim,
+                       delegated: DelegatedRequest | None) -> tuple[str, int] | None:
+        if delegated is not None:
+            sub: Subscription | None = delegated.subscription
+        else:
+            sub_id = claim.sub_key.removeprefix("sub:")
+            tracked = self._tracked.get(int(sub_id)) if sub_id.isdigit() else None
+            sub = tracked.sub if tracked is not None else None
+        if sub is None or not sub.requires_proof or not sub.paid \
+                or self._node_wallet == ZERO_ADDRESS:
+            return None
+        return sub.payment_token, sub.payment_amount
+
+    def _approval_outcome(self, outcome: TransactionOutcome) -> None:
+        key = self._approvals.pop(outcome.key)
+        claim = self._open.get(key)
+        if claim is None:
+            return
+        if outcome.status != "mined":
+            self._retry(claim, f"escrow approval {outcome.status}: "
+                               f"{outcome.revert_name or outcome.error}", redeliver=True)
+            return
+        payload = decode_payload(claim.payload)
+        if payload.calldata is None or payload.tx_key is None:
+            return
+        self._by_tx[payload.tx_key] = claim.key
+        self._send(claim, payload.calldata, payload.tx_key)
 
     def _calldata(self, claim: Claim, delegated: DelegatedRequest | None,
                   encoded: tuple[bytes, bytes, bytes]) -> bytes | None:
@@ -414,6 +465,9 @@ class ChainSchedulerActor(SupervisedActor):
         self._note_delivery(claim, Delivery(status="sent"))
 
     def _outcome(self, outcome: TransactionOutcome) -> None:
+        if outcome.key in self._approvals:
+            self._approval_outcome(outcome)
+            return
         if outcome.status in ("mined", "reverted"):
             self._board.transactions_sent += 1
         if outcome.status != "mined":
@@ -481,8 +535,7 @@ class ChainSchedulerActor(SupervisedActor):
                                                 payload=encode_payload(msgspec.structs.replace(
                                                     payload, tx_key=tx_key)))
                 self._store_claim(claim)
-                self._by_tx[tx_key] = claim.key
-                self._send(claim, payload.calldata, tx_key)
+                self._deliver(claim)
             elif payload.delegated is not None:
                 self._restart_delegated(claim, payload.delegated)
             else:

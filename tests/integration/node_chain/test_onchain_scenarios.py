@@ -198,3 +198,33 @@ def test_sigkill_mid_delivery_neither_repeats_nor_misses(tmp_path: Path) -> None
                 ids = [cb.functions.getDelivery(i).call()[0]
                        for i in range(cb.functions.deliveryCount().call())]
                 assert sorted(ids) == sorted(result.ids)
+
+
+def test_proof_subscription_escrows_the_stake_and_gets_paid(session, tmp_path: Path) -> None:
+    """A verifier is named: the node asks the container for a proof, approves its own stake
+    on its payment wallet, delivers, and the (atomic) verifier pays it from escrow."""
+    cb = session.contract("ExampleCallbackConsumer", session.deployment.callback_consumer)
+    coordinator = session.coordinator
+    node_wallet = session.wallets.node_wallet
+    amount = 10**15
+    before = cb.functions.deliveryCount().call()
+    start = session.w3.eth.get_balance(node_wallet)
+    with workflow_servers({"echo": "echo"}) as servers:
+        containers = [dict(c, generates_proofs=True) for c in external_containers(servers)]
+        config = chain_config(session, containers, payment_address=node_wallet)
+        with running_node(tmp_path, config, free_service_port()) as node:
+            session.transact(cb.functions.requestCompute(
+                "echo", b"prove it", 1, ZERO, amount, session.wallets.consumer_wallet,
+                session.deployment.verifier), session.consumer)
+            wait_until(lambda: cb.functions.deliveryCount().call() > before, 30,
+                       f"a proven delivery\n{node.log()}")
+            received = [r for r in servers["echo"].received() if r["path"] == "/service_output"]
+            assert json.loads(received[-1]["body"])["requires_proof"] is True
+            sent = [e["key"] for e in events(node, "transaction sent")]
+            assert sent[0].endswith("/approve") and not sent[1].endswith("/approve"), sent
+    delivery = cb.functions.getDelivery(before).call()
+    assert delivery[6] == bytes.fromhex("c0ffee")  # the container's proof, as-is
+    verified = coordinator.events.ProofVerified().get_logs(from_block=0)
+    assert any(e["args"]["node"] == session.node and e["args"]["valid"] for e in verified)
+    # Paid from escrow: the payment less the protocol fee and the verifier's part.
+    assert session.w3.eth.get_balance(node_wallet) > start
