@@ -247,15 +247,16 @@ def test_pending_jobs_survive_kill_9(engine: docker.DockerClient, tmp_path: Path
             assert result["result"]["output"]["output"]["i"] == i
 
 
-def test_sigterm_finishes_in_flight_jobs_and_stops_containers(
-        engine: docker.DockerClient, tmp_path: Path) -> None:
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
+def test_signal_finishes_in_flight_jobs_and_stops_containers(
+        engine: docker.DockerClient, tmp_path: Path, sig: int) -> None:
     config = {"manage_containers": True,
               "containers": [{"id": "t-slow-term", "image": SLOW_IMAGE,
                               "port": free_service_port()}]}
     port = free_service_port()
     with running_node(tmp_path, config, port, containers=("t-slow-term",), timeout=120) as node:
         job_id = node.submit(["t-slow-term"], {"sleep": 2})
-        node.signal(signal.SIGTERM)
+        node.signal(sig)
         assert node.wait_exit(90) == 0, node.log()
         with pytest.raises(docker.errors.NotFound):
             engine.containers.get("t-slow-term")
