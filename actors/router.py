@@ -106,6 +106,7 @@ class RouterActor(SupervisedActor):
         self._in_flight: dict[str, int] = dict.fromkeys(containers, 0)
         self._parked: dict[str, list[StepRequest]] = {}
         self._draining = False
+        self._unflushed: dict[tuple[str, str], JobRecord] = {}
 
     # --- lifecycle ------------------------------------------------------------
 
@@ -132,9 +133,24 @@ class RouterActor(SupervisedActor):
 
     def stopping(self) -> None:
         self._ticker_stop.set()
+        self._flush()
 
     def failed(self) -> None:
         self._ticker_stop.set()
+        self._flush()  # best effort; what is lost re-runs from its running record
+
+    def _write(self, record: JobRecord) -> None:
+        """Store a record with the next group commit (a job's first write never waits)."""
+        self._unflushed[(record.client, record.id)] = record
+
+    def _flush(self) -> None:
+        if self._unflushed:
+            records = list(self._unflushed.values())
+            self._unflushed.clear()
+            self._store.put_many(records)
+
+    def _stored(self, client: str, job_id: str) -> JobRecord | None:
+        return self._unflushed.get((client, job_id)) or self._store.get(client, job_id)
 
     def _resume(self, record: JobRecord) -> None:
         spec = JobSpec(
@@ -158,6 +174,15 @@ class RouterActor(SupervisedActor):
     # --- messages -------------------------------------------------------------
 
     def handle(self, message: Any) -> Any:
+        try:
+            return self._handle(message)
+        finally:
+            # Group commit: under load many results are written in one transaction; when
+            # the mailbox runs dry, everything is written before the router waits again.
+            if self._unflushed and self.actor_inbox.empty():
+                self._flush()
+
+    def _handle(self, message: Any) -> Any:
         if isinstance(message, StepDone):
             self._step_done(message)
         elif isinstance(message, SubmitJob):
@@ -295,8 +320,8 @@ class RouterActor(SupervisedActor):
             return
         running.intermediate = (*running.intermediate, done.result)
         running.step = nxt
-        self._store.put(self._record(running.spec, "running", running.created_at, self._clock(),
-                                     intermediate=running.intermediate, step=nxt.step))
+        self._write(self._record(running.spec, "running", running.created_at, self._clock(),
+                                 intermediate=running.intermediate, step=nxt.step))
         self._dispatch(nxt)
 
     def _finish(self, job_id: str, result: ContainerResult) -> None:
@@ -304,9 +329,9 @@ class RouterActor(SupervisedActor):
         spec = running.spec
         status: JobStatus = "success" if isinstance(result, ContainerOutput) else "failed"
         delivery = Delivery(status="pending") if spec.reply_to and status == "success" else None
-        self._store.put(self._record(spec, status, running.created_at, self._clock(),
-                                     result=result, intermediate=running.intermediate,
-                                     delivery=delivery))
+        self._write(self._record(spec, status, running.created_at, self._clock(),
+                                 result=result, intermediate=running.intermediate,
+                                 delivery=delivery))
         if spec.reply_to:
             try:
                 self.ctx.directory.tell(spec.reply_to, JobFinished(job_id=job_id, result=result))
@@ -358,14 +383,15 @@ class RouterActor(SupervisedActor):
         self._finish(msg.job_id, msg.result)
 
     def _record_delivery(self, msg: RecordDelivery) -> None:
-        record = self._store.get(msg.client, msg.job_id)
+        record = self._stored(msg.client, msg.job_id)
         if record is None:
             return
-        self._store.put(msgspec.structs.replace(record, delivery=msg.delivery,
-                                                updated_at=self._clock()))
+        self._write(msgspec.structs.replace(record, delivery=msg.delivery,
+                                            updated_at=self._clock()))
 
     def _record_status(self, msg: RecordStatus) -> None:
         now = self._clock()
+        self._unflushed.pop((msg.client, msg.job_id), None)  # this newer word wins
         self._store.put(JobRecord(id=msg.job_id, client=msg.client, containers=msg.containers,
                                   status=msg.status, created_at=now, updated_at=now,
                                   runnable=False))
