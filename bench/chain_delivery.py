@@ -238,7 +238,15 @@ class Latency:
     window: float
 
 
-def latency(bench: Bench, samples: int) -> Latency:
+def settle(bench: Bench, node: NodeProcess, decided: int) -> None:
+    """Wait until the node's wallet has decided ``decided`` transactions in all (it reads
+    each receipt after the delivery is mined): the RPC count then holds every call a
+    delivery costs."""
+    wait_for(lambda: len(events(node, "transaction decided")) >= decided, bench.args.timeout,
+             f"{decided} transactions decided", 0.05)
+
+
+def latency(bench: Bench, node: NodeProcess, samples: int) -> Latency:
     """``samples`` requests one after the other, each sent once the previous one is
     delivered; RPC traffic through the proxy is counted over the whole run."""
     session = bench.session
@@ -249,6 +257,7 @@ def latency(bench: Bench, samples: int) -> Latency:
     gas = fn.estimate_gas({"from": sender.address}) * 3 // 2
     seconds: list[float] = []
     blocks: list[int] = []
+    decided = len(events(node, "transaction decided"))
     before, started = bench.proxy.counts(), time.monotonic()
     for _ in range(samples):
         receipt = session.w3.eth.wait_for_transaction_receipt(
@@ -259,6 +268,7 @@ def latency(bench: Bench, samples: int) -> Latency:
                              bench.args.timeout, f"delivery of subscription {sub_id}")
         seconds.append(bench.clock.seen(delivered) - bench.clock.seen(request_block))
         blocks.append(delivered - request_block)
+    settle(bench, node, decided + samples)
     window = time.monotonic() - started
     return Latency(seconds, blocks, bench.proxy.counts() - before, window)
 
@@ -354,6 +364,7 @@ def burst(bench: Bench, node: NodeProcess, size: int) -> Burst:
     created = {k: v for k, v in bench.created(start_block).items() if k in ids}
     last = max(delivered.values())
     seconds = bench.clock.seen(last) - started
+    settle(bench, node, decided_before + size)
     counts = bench.proxy.counts() - before
     per_block = Counter(delivered.values())
     decided = events(node, "transaction decided")[decided_before:]
@@ -491,7 +502,7 @@ def delivery_phases(bench: Bench, workdir: Path) -> None:
     with bench.node(workdir / "node-a") as node:
         say("phase 1: automine")
         idle = idle_rate(bench)
-        auto = latency(bench, args.samples)
+        auto = latency(bench, node, args.samples)
         bench.rows += latency_rows("automine", auto, "0.20-0.30 s")
         bench.rows += rpc_rows(auto, idle, args.idle_seconds)
         if args.automine_burst:
@@ -500,7 +511,7 @@ def delivery_phases(bench: Bench, workdir: Path) -> None:
         say("phase 2: 1 s blocks")
         first_block = bench.clock.head + 1
         bench.set_block_time(1)
-        timed = latency(bench, args.samples_blocks)
+        timed = latency(bench, node, args.samples_blocks)
         bench.rows += latency_rows("1 s blocks", timed)
         for size in (int(x) for x in args.bursts.split(",") if x.strip()):
             bench.rows += burst_rows(burst(bench, node, size), blocks=True)
@@ -525,7 +536,7 @@ def tracked_phase(bench: Bench, workdir: Path) -> None:
     with bench.node(workdir / "node-b") as node:
         bench.rows.append(Row(f"node start to snapshot sync done, {n} subscriptions",
                               time.monotonic() - started, "s", original="9.2 s (sync alone)"))
-        loaded = latency(bench, args.samples_blocks)
+        loaded = latency(bench, node, args.samples_blocks)
         bench.rows += latency_rows(f"1 s blocks, {n} tracked", loaded, "83 s")[::2]
         sent_before = len(events(node, "transaction sent"))
         send_callback_requests(session.w3, session.deployment, REQUESTER_KEY, 50,
