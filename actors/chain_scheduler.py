@@ -301,6 +301,8 @@ class ChainSchedulerActor(SupervisedActor):
                 sub.owner, sub.id, item.interval, self._chain_time, self._me))
             if sub.paid:
                 calls.append(contracts.is_valid_wallet_call(self._factory, sub.wallet))
+                if int(sub.payment_token, 16) != 0:
+                    calls.append(contracts.token_balance_call(sub.payment_token, sub.wallet))
         try:
             answers = contracts.run_batch(self._rpc, calls)
         except RpcError as exc:
@@ -311,7 +313,8 @@ class ChainSchedulerActor(SupervisedActor):
             return
         position = 0
         for item in due:
-            width = 4 if item.tracked.sub.paid else 3
+            sub = item.tracked.sub
+            width = 3 if not sub.paid else (4 if int(sub.payment_token, 16) == 0 else 5)
             self._decide(item, answers[position:position + width])
             position += width
 
@@ -330,9 +333,25 @@ class ChainSchedulerActor(SupervisedActor):
         if sub.paid and answers[3] is not True:
             self._untrack(sub.id, "InvalidWallet: the consumer wallet is not from the factory")
             return
+        if sub.paid and not self._funded(sub, answers):
+            # Funds may still arrive: this interval is retried (boundedly), later ones too.
+            claim = msgspec.structs.replace(self._claim(key, item), attempts=item.attempts + 1)
+            self._retry(claim,
+                        f"the consumer wallet holds less than the payment {sub.payment_amount}")
+            return
         if isinstance(inputs, RpcError):
             inputs = b""  # a consumer that reverts gets an empty input (as the original)
         self._start_job(item, bytes(inputs))
+
+    def _funded(self, sub: Subscription, answers: list[Any]) -> bool:
+        if int(sub.payment_token, 16) != 0:
+            balance = answers[4]
+        else:
+            try:
+                balance = self._rpc.balance(sub.wallet)  # ETH has no eth_call form to batch
+            except RpcError:
+                return True  # unknown: let the delivery's simulation decide
+        return isinstance(balance, int) and balance >= sub.payment_amount
 
     def _claim(self, key: str, item: _Due) -> Claim:
         return Claim(key=key, sub_key=item.tracked.key, interval=item.interval,

@@ -34,8 +34,9 @@ _SCHEMA = (
         id INTEGER PRIMARY KEY, body BLOB NOT NULL, block INTEGER NOT NULL)""",
 )
 
-_encoder = msgspec.msgpack.Encoder()
-_decoder = msgspec.msgpack.Decoder(Subscription)
+# JSON, not msgpack: payment amounts are uint256 and do not fit msgpack integers.
+_encoder = msgspec.json.Encoder()
+_decoder = msgspec.json.Decoder(Subscription)
 
 
 class BlockRef(msgspec.Struct, frozen=True):

@@ -228,3 +228,21 @@ def test_proof_subscription_escrows_the_stake_and_gets_paid(session, tmp_path: P
     assert any(e["args"]["node"] == session.node and e["args"]["valid"] for e in verified)
     # Paid from escrow: the payment less the protocol fee and the verifier's part.
     assert session.w3.eth.get_balance(node_wallet) > start
+
+
+def test_unfunded_consumer_wallet_is_retried_boundedly_not_delivered(session,
+                                                                     tmp_path: Path) -> None:
+    cb = session.contract("ExampleCallbackConsumer", session.deployment.callback_consumer)
+    before = cb.functions.deliveryCount().call()
+    too_much = 10**30  # more than the consumer wallet holds
+    with chain_node(session, tmp_path, {"echo": "echo"},
+                    payment_address=session.wallets.node_wallet) as node:
+        session.transact(cb.functions.requestCompute(
+            "echo", b"unpaid", 1, ZERO, too_much, session.wallets.consumer_wallet, ZERO),
+            session.consumer)
+        wait_until(lambda: events(node, "giving up on interval after bounded retries"), 40,
+                   f"the final give-up line\n{node.log()}")
+        retries = events(node, "interval will be retried")
+        assert retries and all("less than the payment" in e["reason"] for e in retries)
+        assert events(node, "interval due; job started") == []  # no container time spent
+    assert cb.functions.deliveryCount().call() == before

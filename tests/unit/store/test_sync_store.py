@@ -108,3 +108,13 @@ def test_reset_forgets_everything(tmp_path: Path) -> None:
     store.advance(ref(1), 1, seen=[sub(1)])
     store.reset()
     assert store.state().cursor is None and store.count() == 0 and store.window() == []
+
+
+def test_uint256_payment_amounts_round_trip(tmp_path) -> None:
+    # A subscription may name any uint256 amount; storing it must never crash the poller.
+    import msgspec
+
+    from node.store import sync_store
+
+    big = msgspec.structs.replace(sub(1), payment_amount=2**256 - 1)
+    assert sync_store._decoder.decode(sync_store._encoder.encode(big)) == big
