@@ -49,6 +49,7 @@ from node.chain.poller_messages import (
 from node.chain.rpc_types import Block, Rpc, RpcError
 from node.chain.subscription import Subscription
 from node.messages import ChildRestarted
+from node.progress import CountProgress
 from node.store.chain_db import ChainDb
 from node.store.sync_store import BlockRef, SnapshotProgress, SyncStore
 
@@ -230,6 +231,8 @@ class _Snapshot:
     next_id: int
     end: int             # exclusive: the Coordinator's id counter at ``read_at``
     run: int
+    start: int = 0       # the first id of this run (for the progress display)
+    progress: CountProgress | None = None
 
 
 Phase = Literal["replay", "snapshot", "steady"]
@@ -441,6 +444,8 @@ class SubscriptionPollerActor(SupervisedActor):
                                           snapshot=True)])
             self.store.save_snapshot_batch(subs, snap.read_at.number, stop)
             snap.next_id = stop
+            if snap.progress is not None:
+                snap.progress.update(stop - snap.start)
             if stop < snap.end:
                 self._step_scheduled = True
                 self._later(self._batch_sleep, _SnapshotStep(snap.run))
@@ -464,8 +469,11 @@ class SubscriptionPollerActor(SupervisedActor):
                         "highest_id": end - 1})
         # A resumed sync keeps its first block as the cursor's start, so the logs
         # since then are replayed over the ids it read earlier.
+        display = (CountProgress("snapshot sync", end - progress.next_id)
+                   if end > progress.next_id else None)
         return _Snapshot(first=progress.at, read_at=read_at, next_id=progress.next_id,
-                         end=end, run=self._snapshot_runs)
+                         end=end, run=self._snapshot_runs, start=progress.next_id,
+                         progress=display)
 
     def _finish_snapshot(self, snap: _Snapshot) -> None:
         highest = snap.end - 1

@@ -36,6 +36,7 @@ from node.messages import (
     StepDone,
     StepRequest,
 )
+from node.progress import PullProgress
 
 log = logging.getLogger(__name__)
 
@@ -170,7 +171,11 @@ class ExecutorActor(SupervisedActor):
             if delay and self._halt.wait(delay):
                 return
             try:
-                manager.ensure_image(spec.image)
+                progress = PullProgress(spec.image)
+                try:
+                    manager.ensure_image(spec.image, progress)
+                finally:
+                    progress.close()
                 manager.start(spec)
                 manager.wait_ready(spec, self._ready_timeout, self._halt)
             except Exception as exc:

@@ -309,8 +309,8 @@ def run_checks(config: Config, *, docker_factory: Callable[[], Any] | None = Non
 
 
 def _puller(client: Any, config: Config) -> Callable[[str], None]:
-    from node.cli.status import PullProgress
     from node.containers.docker_images import pull
+    from node.progress import PullProgress
 
     def pull_one(image: str) -> None:
         progress = PullProgress(image)

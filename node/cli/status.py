@@ -3,9 +3,6 @@
 Reads the node over its REST API: ``/health``, ``/info`` and, when served,
 ``/metrics`` (Prometheus text: restarts, job totals, chain head, sync lag,
 wallet). Without ``/metrics`` the table shows what ``/info`` knows.
-
-Also here: ``PullProgress``, the image-pull progress display (a line per layer
-rewritten in place on a terminal, plain status-change lines otherwise).
 """
 
 from __future__ import annotations
@@ -13,7 +10,6 @@ from __future__ import annotations
 import argparse
 import http.client
 import json
-import shutil
 import sys
 import urllib.parse
 from collections.abc import Sequence
@@ -165,44 +161,6 @@ def render(view: NodeView, out: TextIO) -> None:
 
 # --- image pull progress -----------------------------------------------------------
 
-
-class PullProgress:
-    """A ``progress`` callback for image pulls (``DockerManager.ensure_image``).
-
-    On a terminal the current layer's line is rewritten in place and kept when
-    its status changes; elsewhere (journald, files) only status changes are
-    written, one plain line each, so logs do not fill with progress bars.
-    """
-
-    def __init__(self, image: str, out: TextIO | None = None) -> None:
-        self._out = out or sys.stderr
-        self._image = image
-        self._tty = self._out.isatty()
-        self._last: dict[str, str] = {}
-        self._open_line = False
-
-    def __call__(self, text: str) -> None:
-        layer, _, rest = text.partition(" ")
-        status = rest.split(" [", 1)[0] if rest else layer
-        key = layer if rest else ""
-        changed = self._last.get(key) != status
-        self._last[key] = status
-        if self._tty:
-            width = shutil.get_terminal_size((100, 20)).columns - 1
-            line = f"{self._image} {text}"[:width]
-            if changed and self._open_line:
-                self._out.write("\n")
-            self._out.write("\r\x1b[K" + line)
-            self._open_line = True
-        elif changed:
-            self._out.write(f"{self._image} {key + ' ' if key else ''}{status}\n")
-        self._out.flush()
-
-    def close(self) -> None:
-        if self._tty and self._open_line:
-            self._out.write("\n")
-            self._out.flush()
-        self._open_line = False
 
 
 # --- command ---------------------------------------------------------------------

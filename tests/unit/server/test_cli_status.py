@@ -15,7 +15,7 @@ import pytest
 from prometheus_client import CollectorRegistry, Counter, Gauge, generate_latest
 
 from node.cli import main
-from node.cli.status import PullProgress
+from node.progress import PullProgress
 
 INFO = {
     "version": "1.4.0",
