@@ -99,6 +99,7 @@ class ChainSchedulerActor(SupervisedActor):
         *,
         rpc: Rpc,
         coordinator: str,
+        reader: str,
         wallet_factory: str,
         node_address: str,
         payment_address: str | None,
@@ -116,6 +117,7 @@ class ChainSchedulerActor(SupervisedActor):
         super().__init__(ctx)
         self._rpc = rpc
         self._coordinator = contracts.Coordinator(rpc, coordinator)
+        self._reader = contracts.Reader(rpc, reader)
         self._factory = wallet_factory
         self._me = node_address
         self._node_wallet = payment_address or ZERO_ADDRESS
@@ -255,18 +257,20 @@ class ChainSchedulerActor(SupervisedActor):
     # --- due work ---------------------------------------------------------------------
 
     def _run_due(self) -> None:
-        due: list[_Due] = []
+        """Everything due now, in batches of ``batch_limit`` (one RPC request each)."""
         now = self._chain_time
-        while self._wakeups and self._wakeups[0][0] <= now and len(due) < self._batch_limit:
-            _, sub_id = heapq.heappop(self._wakeups)
-            tracked = self._tracked.get(sub_id)
-            if tracked is None:
-                continue
-            item = self._due_item(tracked, now)
-            if item is not None and all(d.tracked.sub.id != sub_id for d in due):
-                due.append(item)
-        if due:
-            self._check_and_start(due)
+        while self._wakeups and self._wakeups[0][0] <= now:
+            due: dict[int, _Due] = {}
+            while self._wakeups and self._wakeups[0][0] <= now and len(due) < self._batch_limit:
+                _, sub_id = heapq.heappop(self._wakeups)
+                tracked = self._tracked.get(sub_id)
+                if tracked is None or sub_id in due:
+                    continue
+                item = self._due_item(tracked, now)
+                if item is not None:
+                    due[sub_id] = item
+            if due:
+                self._check_and_start(list(due.values()))
 
     def _due_item(self, tracked: _Tracked, now: int) -> _Due | None:
         sub = tracked.sub
@@ -292,11 +296,13 @@ class ChainSchedulerActor(SupervisedActor):
             heapq.heappush(self._wakeups, (end, sub.id))
 
     def _check_and_start(self, due: list[_Due]) -> None:
-        calls: list[contracts.PreparedCall[Any]] = []
+        # One request: the redundancy counts of every due interval (one Reader call) and each
+        # consumer's inputs. Whether this node answered already is known from the claims;
+        # were they lost, the delivery's simulation says NodeRespondedAlready.
+        calls: list[contracts.PreparedCall[Any]] = [self._reader.read_redundancy_count_batch_call(
+            [d.tracked.sub.id for d in due], [d.interval for d in due])]
         for item in due:
             sub = item.tracked.sub
-            calls.append(self._coordinator.node_responded_call(sub.id, item.interval, self._me))
-            calls.append(self._coordinator.redundancy_count_call(sub.id, item.interval))
             calls.append(contracts.consumer_inputs_call(
                 sub.owner, sub.id, item.interval, self._chain_time, self._me))
             if sub.paid:
@@ -311,26 +317,26 @@ class ChainSchedulerActor(SupervisedActor):
             for item in due:
                 heapq.heappush(self._wakeups, (self._chain_time + 1, item.tracked.sub.id))
             return
-        position = 0
-        for item in due:
+        counts = answers[0]
+        position = 1
+        for index, item in enumerate(due):
             sub = item.tracked.sub
-            width = 3 if not sub.paid else (4 if int(sub.payment_token, 16) == 0 else 5)
-            self._decide(item, answers[position:position + width])
+            width = 1 if not sub.paid else (2 if int(sub.payment_token, 16) == 0 else 3)
+            count = counts if isinstance(counts, RpcError) else counts[index]
+            self._decide(item, [count, *answers[position:position + width]])
             position += width
 
     def _decide(self, item: _Due, answers: list[Any]) -> None:
+        """``answers``: redundancy count, inputs, then (paid) wallet validity and balance."""
         sub, key = item.tracked.sub, claim_key(item.tracked.key, item.interval)
-        responded, count, inputs = answers[0], answers[1], answers[2]
-        if isinstance(responded, RpcError) or isinstance(count, RpcError):
+        count, inputs = answers[0], answers[1]
+        if isinstance(count, RpcError):
             heapq.heappush(self._wakeups, (self._chain_time + 1, sub.id))
-            return
-        if responded:
-            self._settle(self._claim(key, item), "skipped", "this node answered already")
             return
         if count >= sub.redundancy:
             self._settle(self._claim(key, item), "skipped", "interval completed")
             return
-        if sub.paid and answers[3] is not True:
+        if sub.paid and answers[2] is not True:
             self._untrack(sub.id, "InvalidWallet: the consumer wallet is not from the factory")
             return
         if sub.paid and not self._funded(sub, answers):
@@ -345,7 +351,7 @@ class ChainSchedulerActor(SupervisedActor):
 
     def _funded(self, sub: Subscription, answers: list[Any]) -> bool:
         if int(sub.payment_token, 16) != 0:
-            balance = answers[4]
+            balance = answers[3]
         else:
             try:
                 balance = self._rpc.balance(sub.wallet)  # ETH has no eth_call form to batch

@@ -84,7 +84,7 @@ def build_chain(config: Config, *, directory: Directory, board: Board, rules: Gu
             ctx, rpc=rpc, private_key=key, db=db, max_gas_limit=wallet.max_gas_limit,
             allowed_sim_errors=tuple(wallet.allowed_sim_errors))),
         ChildSpec(SCHEDULER, lambda ctx: ChainSchedulerActor.start(
-            ctx, rpc=rpc, coordinator=addresses.coordinator,
+            ctx, rpc=rpc, coordinator=addresses.coordinator, reader=addresses.reader,
             wallet_factory=addresses.wallet_factory, node_address=node_address,
             payment_address=wallet.payment_address, rules=rules, resolver=resolver,
             claims=claims, jobs=jobs, board=board)),

@@ -409,7 +409,9 @@ class WalletActor(SupervisedActor):
         item.attempts[-1] = msgspec.structs.replace(attempt, sent=True)
         item.unsent = False
         item.failures = 0
-        item.sent_head = self._head
+        # Counted from the first head seen after the send: ``self._head`` may be a poll old,
+        # and a transaction waiting for its first block is not stuck.
+        item.sent_head = None
         log.info("transaction sent", extra={
             "key": item.key, "nonce": item.nonce, "tx_hash": attempt.tx_hash, "gas": item.gas,
             "attempt": len(item.attempts)})
@@ -574,7 +576,10 @@ class WalletActor(SupervisedActor):
                 else:
                     self._send(item)
             return
-        stuck_for = self._head - (item.sent_head if item.sent_head is not None else self._head)
+        if item.sent_head is None:
+            item.sent_head = self._head
+            return
+        stuck_for = self._head - item.sent_head
         if stuck_for < self._replace_after:
             return
         # The lowest unconfirmed nonce is stuck on its own account; later ones may just

@@ -19,6 +19,7 @@ from actors.base import ChildContext, SupervisedActor
 from actors.chain_poller import SubscriptionPollerActor
 from actors.directory import Directory
 from node.chain.poller_messages import (
+    ChainHead,
     SnapshotDone,
     SubscriptionsSeen,
     SyncReport,
@@ -160,7 +161,11 @@ class PollerHarness:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             report = self.status()
-            if report.cursor_block is not None and report.cursor_block >= block:
+            # The cursor moves before the consumer has read what was told at that block:
+            # wait for the consumer's ChainHead too (told last, after the block's events).
+            heads = self.log.all(ChainHead)
+            if report.cursor_block is not None and report.cursor_block >= block \
+                    and heads and heads[-1].block >= block:
                 return report
             assert not self.failures, self.failures
             time.sleep(0.05)
