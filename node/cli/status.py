@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import http.client
 import json
+import os
 import sys
 import urllib.parse
 from collections.abc import Sequence
@@ -171,6 +172,9 @@ def _node_url(args: argparse.Namespace) -> tuple[str, tuple[str, ...]]:
         return args.url.rstrip("/"), ()
     from node.cli.doctor import load_or_report
 
+    if args.config is None and not os.path.exists(os.environ.get("INFERNET_CONFIG_PATH",
+                                                                 "config.json")):
+        return "http://127.0.0.1:4000", ()  # no config at hand: the default address
     loaded = load_or_report(args.config)
     if loaded is None:
         raise NodeUnreachable("cannot find the node without a valid config (or pass --url)")
