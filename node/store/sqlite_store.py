@@ -181,6 +181,9 @@ class SqliteJobStore:
             conn.execute(_UPSERT, row)
 
     def put_many(self, records: Sequence[JobRecord]) -> None:
+        if len(records) == 1:
+            self.put(records[0])  # one statement commits itself: no BEGIN/COMMIT round trip
+            return
         rows = [self._row(r) for r in records]
         with self._writing(f"could not store {len(rows)} jobs") as conn, self._transaction():
             conn.executemany(_UPSERT, rows)
