@@ -1,41 +1,30 @@
-"""One executor per workflow container: keeps the container alive and runs steps on it.
+"""One executor per workflow container: keeps the container alive and its lane's gate right.
 
-The actor thread only keeps state. Slow work happens beside it: Docker calls
-(pull, start, readiness) on a lifecycle thread, and container HTTP calls on a
-pool of ``concurrency`` threads; both report back with ``tell``. Steps that
-arrive while the container is (re)starting wait in order and run once it is
-ready. When Docker reports the container dead, the executor restarts it with
-backoff; after too many failed starts it gives up and answers steps with an
-error naming the cause (the other containers are unaffected).
+The actor thread only keeps state. Docker calls (pull, start, readiness) run on
+a lifecycle thread that reports back with ``tell``. Steps never pass through this
+actor: the router puts them in the container's lane (``actors.lane``), whose gate
+this actor opens when the container answers, closes while it (re)starts, and
+sets failing after too many failed starts, so steps are answered with the
+cause (the other containers are unaffected). When Docker reports the container
+dead, the executor restarts it with backoff.
 
-A crash of this actor does not stop the container: the next generation finds
-it running (same config) and carries on. A normal stop stops and removes it.
+A crash of this actor stops neither the container nor its lane: the next
+generation finds both (same config) and carries on. A normal stop stops and
+removes the container.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
-import time
-from collections import deque
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from actors.base import ChildContext, SupervisedActor
 from actors.board import Board
-from actors.directory import ActorUnavailable
+from actors.lane import Lane
 from actors.restart_policy import RestartPolicy
-from actors.router import ROUTER
 from node.config.schema import Container
-from node.containers.client import ContainerClient, ContainerEndpoint
-from node.messages import (
-    ContainerDied,
-    ContainerError,
-    ContainerReady,
-    ContainerStartFailed,
-    StepDone,
-    StepRequest,
-)
+from node.messages import ContainerDied, ContainerReady, ContainerStartFailed
 from node.progress import PullProgress
 
 log = logging.getLogger(__name__)
@@ -47,8 +36,7 @@ class ExecutorActor(SupervisedActor):
         ctx: ChildContext,
         *,
         spec: Container,
-        endpoint: ContainerEndpoint,
-        client: ContainerClient,
+        lane: Lane,
         board: Board,
         manager: Any | None = None,  # DockerManager; None when containers are not managed
         ready_timeout: float = 120.0,
@@ -57,8 +45,7 @@ class ExecutorActor(SupervisedActor):
     ) -> None:
         super().__init__(ctx)
         self._spec = spec
-        self._endpoint = endpoint
-        self._client = client
+        self._lane = lane
         self._board = board
         self._manager = manager
         self._ready_timeout = ready_timeout
@@ -66,19 +53,13 @@ class ExecutorActor(SupervisedActor):
         self._policy = policy or RestartPolicy(backoff_initial=0.5, backoff_max=15.0)
         self._state = "starting"
         self._detail = ""
-        self._waiting: deque[StepRequest] = deque()
         self._attempt = 0
         self._failed_starts = 0
         self._halt = threading.Event()
-        self._pool: ThreadPoolExecutor | None = None
 
     # --- lifecycle ---------------------------------------------------------
 
     def started(self) -> None:
-        self._pool = ThreadPoolExecutor(
-            max_workers=max(self._spec.concurrency, 1),
-            thread_name_prefix=f"call-{self._spec.id}",
-        )
         if self._manager is None:
             self._set_state("ready")
         else:
@@ -86,9 +67,7 @@ class ExecutorActor(SupervisedActor):
 
     def stopping(self) -> None:
         self._halt.set()
-        if self._pool is not None:
-            self._pool.shutdown(wait=True, cancel_futures=True)
-        self._fail_waiting("the node is shutting down")
+        self._lane.shutdown()
         if self._manager is not None:
             try:
                 self._manager.stop(self._spec.id, remove=True, timeout=10.0)
@@ -98,22 +77,16 @@ class ExecutorActor(SupervisedActor):
         self._set_state("stopped")
 
     def failed(self) -> None:
-        # Leave the container running: the next generation of this actor adopts it.
+        # Leave the container and its lane as they are: the next generation adopts both.
         self._halt.set()
-        if self._pool is not None:
-            self._pool.shutdown(wait=False, cancel_futures=True)
 
     # --- messages ------------------------------------------------------------
 
     def handle(self, message: Any) -> Any:
-        if isinstance(message, StepRequest):
-            self._step(message)
-        elif isinstance(message, ContainerReady):
+        if isinstance(message, ContainerReady):
             if message.attempt == self._attempt:
                 self._failed_starts = 0
                 self._set_state("ready")
-                while self._waiting:
-                    self._run(self._waiting.popleft())
         elif isinstance(message, ContainerStartFailed):
             if message.attempt == self._attempt:
                 self._start_failed(message.error)
@@ -125,36 +98,6 @@ class ExecutorActor(SupervisedActor):
         else:
             raise TypeError(f"executor cannot handle {type(message).__name__}")
         return None
-
-    def _step(self, step: StepRequest) -> None:
-        if self._state == "ready":
-            self._run(step)
-        elif self._state == "failed":
-            self._reply(step, ContainerError(
-                container=self._spec.id,
-                error=f"container {self._spec.id} is not available: {self._detail}"))
-        else:
-            self._waiting.append(step)
-
-    def _run(self, step: StepRequest) -> None:
-        assert self._pool is not None
-        started = time.monotonic()
-
-        def call() -> None:
-            result = self._client.call(self._endpoint, step)
-            self._reply(step, result, time.monotonic() - started)
-
-        self._pool.submit(call)
-
-    def _reply(self, step: StepRequest, result: Any, elapsed: float = 0.0) -> None:
-        try:
-            self.ctx.directory.tell(
-                ROUTER, StepDone(job_id=step.job_id, step=step.step, result=result,
-                                 elapsed=elapsed))
-        except ActorUnavailable:
-            # The router re-reads its pending jobs when it restarts; nothing is lost.
-            log.warning("router unavailable; step result dropped",
-                        extra={"job_id": step.job_id, "step": step.step})
 
     # --- container lifecycle -------------------------------------------------
 
@@ -195,17 +138,17 @@ class ExecutorActor(SupervisedActor):
         if self._failed_starts >= self._start_attempts:
             self._detail = error
             self._set_state("failed")
-            self._fail_waiting(f"container {self._spec.id} is not available: {error}")
             return
         self._launch_lifecycle(delay=self._policy.backoff(self._failed_starts))
 
-    def _fail_waiting(self, error: str) -> None:
-        while self._waiting:
-            self._reply(self._waiting.popleft(), ContainerError(container=self._spec.id,
-                                                                error=error))
-
     def _set_state(self, state: str) -> None:
         self._state = state
+        if state == "ready":
+            self._lane.open()
+        elif state == "failed":
+            self._lane.fail(f"container {self._spec.id} is not available: {self._detail}")
+        elif state in ("starting", "restarting"):
+            self._lane.close()
         gauge = self._board.container(self._spec.id)
         gauge.state = state
         gauge.detail = self._detail

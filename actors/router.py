@@ -6,10 +6,10 @@ pending record from the step it had reached. Work per container is bounded
 (``concurrency + queue_size`` steps in flight); past that, submissions get
 ``Overloaded`` (HTTP 429) rather than growing memory.
 
-Steps are addressed to executors by name. If an executor is down the step is
-parked and re-sent when the supervisor announces the executor's new
-generation; a duplicate ``StepDone`` (an old generation finishing late) is
-ignored because each job tracks the step it waits for.
+Steps go straight into the container's lane (``actors.lane``), which outlives
+executor restarts. After a router restart a recovered job's step may run twice
+(once left in the lane by the old router, once re-sent); the second
+``StepDone`` is ignored because each job tracks the step it waits for.
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ import pykka
 from actors.base import ChildContext, SupervisedActor
 from actors.board import Board
 from actors.directory import ActorUnavailable
+from actors.lane import Lane
 from node.api.service import JobRejected, Overloaded, Unavailable
 from node.config.schema import Container
 from node.containers import protocol
@@ -90,6 +91,7 @@ class RouterActor(SupervisedActor):
         store: JobStore,
         rules: GuardianRules,
         containers: Mapping[str, Container],
+        lanes: Mapping[str, Lane],
         board: Board,
         clock: Callable[[], float] = time.time,
         purge_every: float = 60.0,
@@ -100,13 +102,15 @@ class RouterActor(SupervisedActor):
         self._store = store
         self._rules = rules
         self._containers = containers
+        self._lanes = lanes
         self._board = board
         self._clock = clock
         self._jobs: dict[str, _Running] = {}
         self._in_flight: dict[str, int] = dict.fromkeys(containers, 0)
-        self._parked: dict[str, list[StepRequest]] = {}
         self._draining = False
         self._unflushed: dict[tuple[str, str], JobRecord] = {}
+        # (job id, step) -> (times sent, container): what this generation has in lanes
+        self._outstanding: dict[tuple[str, int], tuple[int, str]] = {}
 
     # --- lifecycle ------------------------------------------------------------
 
@@ -199,7 +203,7 @@ class RouterActor(SupervisedActor):
         elif isinstance(message, StreamFinished):
             self._stream_finished(message)
         elif isinstance(message, ChildRestarted):
-            self._executor_restarted(message.name)
+            pass  # lanes outlive executor generations: nothing of ours was lost
         elif isinstance(message, RecordStatus):
             self._record_status(message)
         elif isinstance(message, StartDraining):
@@ -283,33 +287,34 @@ class RouterActor(SupervisedActor):
     # --- execution ---------------------------------------------------------------
 
     def _dispatch(self, step: StepRequest) -> None:
+        key = (step.job_id, step.step)
+        sent, _ = self._outstanding.get(key, (0, step.container))
+        self._outstanding[key] = (sent + 1, step.container)
         self._in_flight[step.container] += 1
         self._board.container(step.container).in_flight = self._in_flight[step.container]
-        try:
-            self.ctx.directory.tell(executor_name(step.container), step)
-        except ActorUnavailable:
-            self._parked.setdefault(executor_name(step.container), []).append(step)
+        self._lanes[step.container].put(step)
 
-    def _executor_restarted(self, name: str) -> None:
-        # The old generation's mailbox is gone: re-send every step still waiting on it.
-        container = name.removeprefix("executor:")
-        parked = self._parked.pop(name, [])
-        lost = [r.step for r in self._jobs.values()
-                if r.step is not None and r.step.container == container and r.step not in parked]
-        for step in (*parked, *lost):
-            self._in_flight[step.container] -= 1
-            self._dispatch(step)
-        if parked or lost:
-            log.info("steps re-sent to a restarted executor",
-                     extra={"actor": name, "count": len(parked) + len(lost)})
-
-    def _step_done(self, done: StepDone) -> None:
-        running = self._jobs.get(done.job_id)
-        if running is None or running.step is None or running.step.step != done.step:
-            return  # a late duplicate from an executor generation that was replaced
-        container = running.step.container
+    def _settle_dispatch(self, done: StepDone) -> None:
+        """Count a dispatched step as done. A step this router generation never sent (left
+        in a lane by its predecessor) changes no counter."""
+        key = (done.job_id, done.step)
+        entry = self._outstanding.get(key)
+        if entry is None:
+            return
+        left, container = entry
+        if left <= 1:
+            del self._outstanding[key]
+        else:
+            self._outstanding[key] = (left - 1, container)
         self._in_flight[container] -= 1
         self._board.container(container).in_flight = self._in_flight[container]
+
+    def _step_done(self, done: StepDone) -> None:
+        self._settle_dispatch(done)
+        running = self._jobs.get(done.job_id)
+        if running is None or running.step is None or running.step.step != done.step:
+            return  # a duplicate: the step ran twice after a router restart
+        container = running.step.container
         self._count(container, done.result, done.elapsed)
         if isinstance(done.result, ContainerError):
             self._finish(done.job_id, done.result)

@@ -24,6 +24,7 @@ from actors.board import Board
 from actors.directory import ActorUnavailable, Directory
 from actors.executor import ExecutorActor
 from actors.facade import NodeFacade
+from actors.lane import Lane
 from actors.restart_policy import RestartPolicy
 from actors.router import ROUTER, RouterActor, executor_name
 from actors.supervisor import ChildSpec, StartChildren, StopChildren, Supervisor
@@ -32,7 +33,7 @@ from node.config.schema import Config, Container
 from node.containers.addressing import container_base_url, publish_host
 from node.containers.client import ContainerClient, ContainerEndpoint
 from node.guardian import GuardianRules
-from node.messages import StartDraining
+from node.messages import ContainerResult, StartDraining, StepDone, StepRequest
 from node.store.base import JobStore
 from node.store.factory import open_store
 
@@ -77,6 +78,7 @@ class NodeSystem:
         self.endpoints = {c.id: self._endpoint(c) for c in config.containers}
         self.facade: NodeFacade | None = None
         self.chain: Any | None = None  # ChainParts when chain.enabled
+        self.lanes: dict[str, Lane] = {}
 
     def _endpoint(self, c: Container) -> ContainerEndpoint:
         return ContainerEndpoint(container=c.id, base_url=container_base_url(c, self.env),
@@ -97,6 +99,7 @@ class NodeSystem:
         rules = GuardianRules.from_config(config)
         board = self.board
 
+        lanes = self.lanes = {c.id: self._lane(c) for c in config.containers}
         specs: list[ChildSpec] = []
         for c in config.containers:
             specs.append(ChildSpec(executor_name(c.id), self._executor_factory(c)))
@@ -119,7 +122,7 @@ class NodeSystem:
                                              rules=rules, jobs=store)
             specs.extend(chain.before_router)
         specs.append(ChildSpec(ROUTER, lambda ctx: RouterActor.start(
-            ctx, store=store, rules=rules, containers=containers, board=board)))
+            ctx, store=store, rules=rules, containers=containers, lanes=lanes, board=board)))
         if chain is not None:
             specs.extend(chain.after_router)
 
@@ -142,10 +145,26 @@ class NodeSystem:
 
     def _executor_factory(self, c: Container) -> Callable[[ChildContext], pykka.ActorRef[Any]]:
         def start(ctx: ChildContext) -> pykka.ActorRef[Any]:
-            return ExecutorActor.start(
-                ctx, spec=c, endpoint=self.endpoints[c.id], client=self.client,
-                board=self.board, manager=self.manager)
+            return ExecutorActor.start(ctx, spec=c, lane=self.lanes[c.id], board=self.board,
+                                       manager=self.manager)
         return start
+
+    def _lane(self, c: Container) -> Lane:
+        endpoint, client, directory = self.endpoints[c.id], self.client, self.directory
+
+        def call(step: StepRequest) -> ContainerResult:
+            return client.call(endpoint, step)
+
+        def reply(step: StepRequest, result: ContainerResult, elapsed: float) -> None:
+            try:
+                directory.tell(ROUTER, StepDone(job_id=step.job_id, step=step.step,
+                                                result=result, elapsed=elapsed))
+            except ActorUnavailable:
+                # The router re-reads its pending jobs when it restarts; nothing is lost.
+                log.warning("router unavailable; step result dropped",
+                            extra={"job_id": step.job_id, "step": step.step})
+
+        return Lane(c.id, c.concurrency, call, reply)
 
     def crash_actor(self, name: str) -> bool:
         """Fault injection for resilience tests: the named actor fails as on a bug."""
