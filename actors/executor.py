@@ -19,6 +19,8 @@ import logging
 import threading
 from typing import Any
 
+import msgspec
+
 from actors.base import ChildContext, SupervisedActor
 from actors.board import Board
 from actors.lane import Lane
@@ -121,11 +123,17 @@ class ExecutorActor(SupervisedActor):
                     progress.close()
                 manager.start(spec)
                 manager.wait_ready(spec, self._ready_timeout, self._halt)
+                direct = manager.direct_address(spec)
             except Exception as exc:
                 if not self._halt.is_set():
                     me.tell(ContainerStartFailed(container=spec.id, attempt=attempt,
                                                  error=str(exc)))
                 return
+            lane = self._lane
+            lane.endpoint = lane.published if direct is None or spec.url else \
+                msgspec.structs.replace(lane.published, base_url=f"http://{direct[0]}:{direct[1]}")
+            log.info("container calls go to", extra={"container": spec.id,
+                                                      "url": lane.endpoint.base_url})
             me.tell(ContainerReady(container=spec.id, attempt=attempt))
 
         threading.Thread(target=lifecycle, name=f"lifecycle-{spec.id}", daemon=True).start()

@@ -19,17 +19,24 @@ import threading
 import time
 from collections.abc import Callable
 
+from node.containers.client import ContainerEndpoint
 from node.messages import ContainerError, ContainerResult, StepRequest
 
 log = logging.getLogger(__name__)
 
 Reply = Callable[[StepRequest, ContainerResult, float], None]
-Call = Callable[[StepRequest], ContainerResult]
+Call = Callable[[ContainerEndpoint, StepRequest], ContainerResult]
 
 
 class Lane:
-    def __init__(self, container: str, concurrency: int, call: Call, reply: Reply) -> None:
-        self.container = container
+    def __init__(self, endpoint: ContainerEndpoint, concurrency: int, call: Call,
+                 reply: Reply) -> None:
+        self.container = endpoint.container
+        container = endpoint.container
+        # The configured/published endpoint, and the one calls use: the executor points the
+        # latter at the container's own address when that is reachable more directly.
+        self.published = endpoint
+        self.endpoint = endpoint
         self._call = call
         self._reply = reply
         self._queue: queue.SimpleQueue[StepRequest | None] = queue.SimpleQueue()
@@ -89,7 +96,7 @@ class Lane:
                 result: ContainerResult = ContainerError(container=self.container, error=reason)
             else:
                 try:
-                    result = self._call(step)
+                    result = self._call(self.endpoint, step)
                 except Exception as exc:  # the client answers faults itself; this is a bug
                     log.exception("container call failed unexpectedly",
                                   extra={"container": self.container, "job_id": step.job_id})

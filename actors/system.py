@@ -150,10 +150,7 @@ class NodeSystem:
         return start
 
     def _lane(self, c: Container) -> Lane:
-        endpoint, client, directory = self.endpoints[c.id], self.client, self.directory
-
-        def call(step: StepRequest) -> ContainerResult:
-            return client.call(endpoint, step)
+        client, directory = self.client, self.directory
 
         def reply(step: StepRequest, result: ContainerResult, elapsed: float) -> None:
             try:
@@ -164,7 +161,7 @@ class NodeSystem:
                 log.warning("router unavailable; step result dropped",
                             extra={"job_id": step.job_id, "step": step.step})
 
-        return Lane(c.id, c.concurrency, call, reply)
+        return Lane(self.endpoints[c.id], c.concurrency, client.call, reply)
 
     def crash_actor(self, name: str) -> bool:
         """Fault injection for resilience tests: the named actor fails as on a bug."""

@@ -147,6 +147,24 @@ class DockerManager:
             health=str(raw["Health"]["Status"]) if raw.get("Health") else None,
         )
 
+    def direct_address(self, spec: Container) -> tuple[str, int] | None:
+        """The container's own address on its Docker network, if it answers HTTP there.
+
+        Calling a container there skips Docker's userland port proxy (a process that
+        copies every byte and costs CPU on a busy node); the published port stays for
+        everyone else. None when the address is unknown or unreachable from here (e.g.
+        the node runs on another network), so callers keep the published port.
+        """
+        container = self._find(spec.id)
+        if container is None:
+            return None
+        networks = container.attrs.get("NetworkSettings", {}).get("Networks", {}) or {}
+        for network in networks.values():
+            ip = str((network or {}).get("IPAddress") or "")
+            if ip and _http_answers(ip, spec.container_port):
+                return ip, spec.container_port
+        return None
+
     def restart(self, name: str) -> None:
         """Start an existing container again (restart it if it is running)."""
         container = self._find(name)

@@ -469,3 +469,22 @@ def test_container_address_follows_runtime() -> None:
     assert container_base_url(spec, {"RUNTIME": "docker"}) == "http://host.docker.internal:3123"
     remote = Container(id="y", url="https://svc.example/api/")
     assert container_base_url(remote, {"RUNTIME": "docker"}) == "https://svc.example/api"
+
+
+def test_direct_address_answers_on_the_container_network(
+        docker_client: docker.DockerClient, node_id: str) -> None:
+    import http.client
+
+    manager = DockerManager(docker_client, credentials=None, node_id=node_id)
+    spec = Container(id="t-direct", image=ECHO_IMAGE, port=free_port())
+    try:
+        manager.start(spec)
+        manager.wait_ready(spec, 30)
+        address = manager.direct_address(spec)
+        assert address is not None and address[1] == 3000
+        conn = http.client.HTTPConnection(*address, timeout=5)
+        conn.request("GET", "/")
+        assert conn.getresponse().status == 200
+    finally:
+        remove_container(docker_client, "t-direct")
+    assert manager.direct_address(spec) is None  # gone: no address

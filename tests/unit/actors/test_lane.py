@@ -6,6 +6,7 @@ import threading
 import msgspec
 
 from actors.lane import Lane
+from node.containers.client import ContainerEndpoint
 from node.messages import ContainerError, ContainerOutput, JobLocation, StepRequest
 
 
@@ -20,12 +21,13 @@ def make(concurrency: int = 2):
     calls: list[str] = []
     release = threading.Event()
 
-    def call(s: StepRequest):
+    def call(endpoint: ContainerEndpoint, s: StepRequest):
         calls.append(s.job_id)
         release.wait(5)
         return ContainerOutput(container="c", output=msgspec.Raw(b'{"ok": 1}'))
 
-    lane = Lane("c", concurrency, call, lambda s, r, e: replies.put((s.job_id, r)))
+    lane = Lane(ContainerEndpoint(container="c", base_url="http://127.0.0.1:1"), concurrency,
+                call, lambda s, r, e: replies.put((s.job_id, r)))
     return lane, replies, calls, release
 
 
