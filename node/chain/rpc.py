@@ -15,7 +15,6 @@ import json
 import logging
 import queue
 import re
-import socket
 import threading
 import time
 import urllib.parse
@@ -23,6 +22,7 @@ from collections import Counter
 from typing import Any, Literal
 
 from node.chain.rpc_types import Block, Receipt, RpcError, RpcErrorKind
+from node.nodelay_http import NoDelayHTTPConnection, NoDelayHTTPSConnection
 
 log = logging.getLogger(__name__)
 
@@ -124,18 +124,6 @@ def http_status_error(status: int, decoded: Any, body: bytes, method: str) -> Rp
     if status >= 500:
         return RpcError("unavailable", text, method=method)
     return RpcError("invalid" if status == 400 else "other", text, method=method)
-
-
-class _NoDelayHTTPConnection(http.client.HTTPConnection):
-    def connect(self) -> None:
-        super().connect()
-        self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-
-
-class _NoDelayHTTPSConnection(http.client.HTTPSConnection):
-    def connect(self) -> None:
-        super().connect()
-        self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
 
 def quantity(value: int) -> str:
@@ -273,7 +261,7 @@ class HttpRpc:
                 return self._idle.get_nowait(), True
             except queue.Empty:
                 pass
-        cls = _NoDelayHTTPSConnection if self._https else _NoDelayHTTPConnection
+        cls = NoDelayHTTPSConnection if self._https else NoDelayHTTPConnection
         return cls(self._host, self._port, timeout=self.timeout), False
 
     def _exchange(self, body: bytes, label: str) -> tuple[int, str | None, bytes]:

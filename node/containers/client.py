@@ -40,6 +40,7 @@ from node.containers.protocol import (
     stream_request_body,
 )
 from node.messages import ContainerError, ContainerResult, StepRequest
+from node.nodelay_http import NoDelayHTTPConnection, NoDelayHTTPSConnection
 
 log = logging.getLogger(__name__)
 
@@ -111,18 +112,6 @@ def _target(base_url: str) -> _Target:
     )
 
 
-class _NoDelayHTTPConnection(http.client.HTTPConnection):
-    def connect(self) -> None:
-        super().connect()
-        self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-
-
-class _NoDelayHTTPSConnection(http.client.HTTPSConnection):
-    def connect(self) -> None:
-        super().connect()
-        self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-
-
 def _quick_ack(sock: socket.socket) -> None:
     """Ask Linux to ACK the next segment at once instead of delaying it.
 
@@ -166,10 +155,10 @@ class _Pool:
 
     def new(self, timeout: float) -> http.client.HTTPConnection:
         if self._tls is not None:
-            return _NoDelayHTTPSConnection(
+            return NoDelayHTTPSConnection(
                 self.target.host, self.target.port, timeout=timeout, context=self._tls
             )
-        return _NoDelayHTTPConnection(self.target.host, self.target.port, timeout=timeout)
+        return NoDelayHTTPConnection(self.target.host, self.target.port, timeout=timeout)
 
     def get(self, timeout: float) -> tuple[http.client.HTTPConnection, bool]:
         """A connection and whether it was reused from the pool."""
