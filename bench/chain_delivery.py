@@ -215,23 +215,11 @@ class Bench:
             config["chain"]["rpc_url"] = self.proxy.url
             config["log"] = {"path": None, "level": "info"}
             with running_node(workdir, config, free_service_port(), timeout=120) as node:
-                wait_for(lambda: events(node, "snapshot sync done"), self.args.timeout,
+                wait_for(lambda: node.events("snapshot sync done"), self.args.timeout,
                          "the snapshot sync", 0.1)
                 yield node
 
 
-def events(node: NodeProcess, name: str) -> list[dict[str, Any]]:
-    found = []
-    for line in list(node.output):
-        if f'"{name}"' not in line:
-            continue
-        try:
-            event = json.loads(line)
-        except ValueError:
-            continue
-        if event.get("event") == name:
-            found.append(event)
-    return found
 
 
 # --- latency --------------------------------------------------------------------------
@@ -249,7 +237,7 @@ def settle(bench: Bench, node: NodeProcess, decided: int) -> None:
     """Wait until the node's wallet has decided ``decided`` transactions in all (it reads
     each receipt after the delivery is mined): the RPC count then holds every call a
     delivery costs."""
-    wait_for(lambda: len(events(node, "transaction decided")) >= decided, bench.args.timeout,
+    wait_for(lambda: len(node.events("transaction decided")) >= decided, bench.args.timeout,
              f"{decided} transactions decided", 0.05)
 
 
@@ -264,7 +252,7 @@ def latency(bench: Bench, node: NodeProcess, samples: int) -> Latency:
     gas = fn.estimate_gas({"from": sender.address}) * 3 // 2
     seconds: list[float] = []
     blocks: list[int] = []
-    decided = len(events(node, "transaction decided"))
+    decided = len(node.events("transaction decided"))
     # A request sent right after the previous delivery was seen would land at the same
     # phase of the node's polling loop every time; a random pause spreads the phases.
     rng = random.Random(bench.args.seed)
@@ -365,8 +353,8 @@ class Burst:
 
 def burst(bench: Bench, node: NodeProcess, size: int) -> Burst:
     start_block = int(bench.rpc("eth_blockNumber", []), 16)
-    decided_before = len(events(node, "transaction decided"))
-    replaced_before = len(events(node, "replacing a stuck transaction"))
+    decided_before = len(node.events("transaction decided"))
+    replaced_before = len(node.events("replacing a stuck transaction"))
     before, started = bench.proxy.counts(), time.monotonic()
     result = send_callback_requests(bench.session.w3, bench.session.deployment, REQUESTER_KEY,
                                     size, CallbackRequest(container_id=CONTAINER,
@@ -381,10 +369,10 @@ def burst(bench: Bench, node: NodeProcess, size: int) -> Burst:
     settle(bench, node, decided_before + size)
     counts = bench.proxy.counts() - before
     per_block = Counter(delivered.values())
-    decided = events(node, "transaction decided")[decided_before:]
+    decided = node.events("transaction decided")[decided_before:]
     failed_logged = sum(1 for e in decided if e.get("status") != "mined")
     failed_chain = len(failed_transactions(bench, start_block, last))
-    replaced = len(events(node, "replacing a stuck transaction")) - replaced_before
+    replaced = len(node.events("replacing a stuck transaction")) - replaced_before
     requested = sorted(Counter(created.values()).items())
     say(f"burst {size}: {seconds:.2f} s, requests in blocks {requested}, "
         f"deliveries per block {sorted(per_block.items())}, failed (log/chain) "
@@ -552,13 +540,13 @@ def tracked_phase(bench: Bench, workdir: Path) -> None:
                               time.monotonic() - started, "s", original="9.2 s (sync alone)"))
         loaded = latency(bench, node, args.samples_blocks)
         bench.rows += latency_rows(f"1 s blocks, {n} tracked", loaded, "83 s")[::2]
-        sent_before = len(events(node, "transaction sent"))
+        sent_before = len(node.events("transaction sent"))
         send_callback_requests(session.w3, session.deployment, REQUESTER_KEY, 50,
                                CallbackRequest(container_id=CONTAINER, inputs=b"term"))
-        wait_for(lambda: len(events(node, "transaction sent")) > sent_before,
+        wait_for(lambda: len(node.events("transaction sent")) > sent_before,
                  args.timeout, "a delivery in flight", 0.01)
-        in_flight = (len(events(node, "interval due; job started"))
-                     - len(events(node, "transaction decided")))
+        in_flight = (len(node.events("interval due; job started"))
+                     - len(node.events("transaction decided")))
         bench.rows.append(shutdown_row(
             f"{in_flight} deliveries in flight, {n} tracked",
             sigterm_seconds(node, args.timeout)))

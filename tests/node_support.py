@@ -101,6 +101,20 @@ class NodeProcess:
     def log(self) -> str:
         return "".join(self.output[-200:])
 
+    def events(self, name: str) -> list[dict[str, Any]]:
+        """Every JSON log event the node printed whose ``event`` is ``name``."""
+        found = []
+        for line in list(self.output):
+            if f'"{name}"' not in line:
+                continue
+            try:
+                event = json.loads(line)
+            except ValueError:
+                continue
+            if isinstance(event, dict) and event.get("event") == name:
+                found.append(event)
+        return found
+
     # --- HTTP ------------------------------------------------------------------
 
     def request(self, method: str, path: str, body: Any = None, *, source: str = "127.0.0.1",

@@ -24,18 +24,6 @@ from tests.workflow_support import external_containers, workflow_servers
 pytestmark = [pytest.mark.chain, pytest.mark.slow]
 
 
-def events(node, name: str) -> list[dict]:
-    found = []
-    for line in node.output:
-        try:
-            event = json.loads(line)
-        except ValueError:
-            continue
-        if event.get("event") == name:
-            found.append(event)
-    return found
-
-
 @pytest.fixture(scope="module")
 def session():
     with deployed_chain() as s:
@@ -69,8 +57,8 @@ def test_redundancy_two_served_by_two_nodes_third_refused(session, tmp_path: Pat
             nodes.append((ctx, third))
             wait_until(lambda: any(e.get("reason") in ("interval completed",
                                                        "last interval settled")
-                                   for e in events(third, "subscription no longer tracked")
-                                   + events(third, "interval will be retried")) or
+                                   for e in third.events("subscription no longer tracked")
+                                   + third.events("interval will be retried")) or
                        time.sleep(0.2), 15, "the third node to settle the interval")
             assert cb.functions.deliveryCount().call() - before == 2
         finally:
@@ -104,7 +92,7 @@ def test_cancelled_subscription_is_not_delivered_again(session, tmp_path: Path) 
             time.sleep(0.2)
         assert delivered() == after_cancel
         assert any(e.get("subscription_id") == sub_id and e.get("reason") == "cancelled"
-                   for e in events(node, "subscription no longer tracked"))
+                   for e in node.events("subscription no longer tracked"))
 
 
 def test_lazy_delivery_lands_in_the_inbox(session, tmp_path: Path) -> None:
@@ -189,7 +177,7 @@ def test_sigkill_mid_delivery_neither_repeats_nor_misses(tmp_path: Path) -> None
                     session.w3, session.deployment, ANVIL_KEYS[6], 5,
                     CallbackRequest(container_id="echo", inputs=b"once"))
                 # Kill once transactions are out but (3 s blocks) not yet mined.
-                wait_until(lambda: events(node, "transaction sent"), 30, "a sent transaction")
+                wait_until(lambda: node.events("transaction sent"), 30, "a sent transaction")
                 node.kill9()
             with running_node(tmp_path, config, port):
                 wait_until(lambda: cb.functions.deliveryCount().call() >= 5, 60,
@@ -220,7 +208,7 @@ def test_proof_subscription_escrows_the_stake_and_gets_paid(session, tmp_path: P
                        f"a proven delivery\n{node.log()}")
             received = [r for r in servers["echo"].received() if r["path"] == "/service_output"]
             assert json.loads(received[-1]["body"])["requires_proof"] is True
-            sent = [e["key"] for e in events(node, "transaction sent")]
+            sent = [e["key"] for e in node.events("transaction sent")]
             assert sent[0].endswith("/approve") and not sent[1].endswith("/approve"), sent
     delivery = cb.functions.getDelivery(before).call()
     assert delivery[6] == bytes.fromhex("c0ffee")  # the container's proof, as-is
@@ -240,9 +228,9 @@ def test_unfunded_consumer_wallet_is_retried_boundedly_not_delivered(session,
         session.transact(cb.functions.requestCompute(
             "echo", b"unpaid", 1, ZERO, too_much, session.wallets.consumer_wallet, ZERO),
             session.consumer)
-        wait_until(lambda: events(node, "giving up on interval after bounded retries"), 40,
+        wait_until(lambda: node.events("giving up on interval after bounded retries"), 40,
                    f"the final give-up line\n{node.log()}")
-        retries = events(node, "interval will be retried")
+        retries = node.events("interval will be retried")
         assert retries and all("less than the payment" in e["reason"] for e in retries)
-        assert events(node, "interval due; job started") == []  # no container time spent
+        assert node.events("interval due; job started") == []  # no container time spent
     assert cb.functions.deliveryCount().call() == before
