@@ -18,19 +18,25 @@ a ``ContainerError`` with a readable text. The bearer token is never logged.
 
 from __future__ import annotations
 
-import http.client
 import logging
 import select
 import socket
 import ssl
 import threading
-import time
 import urllib.parse
 from collections.abc import Iterator
 from typing import Any, NamedTuple
 
 import msgspec
 
+from node.containers.http1 import (
+    Connection,
+    Deadline,
+    ProtocolError,
+    ResponseHead,
+    ServerClosed,
+    request_bytes,
+)
 from node.containers.protocol import (
     MAX_ERROR_TEXT_BYTES,
     error_text,
@@ -40,18 +46,15 @@ from node.containers.protocol import (
     stream_request_body,
 )
 from node.messages import ContainerError, ContainerResult, StepRequest
-from node.nodelay_http import NoDelayHTTPConnection, NoDelayHTTPSConnection
 
 log = logging.getLogger(__name__)
 
 SERVICE_OUTPUT_PATH = "/service_output"
 SERVICE_RESOURCES_PATH = "/service-resources"
-_READ_SIZE = 65536
 # Failures that mean "the container or the network let us down".
-_FAULTS = (OSError, http.client.HTTPException)
+_FAULTS = (OSError, ProtocolError)
 # Failures on a reused connection that show the server dropped it while idle.
-_STALE = (ConnectionResetError, BrokenPipeError, http.client.RemoteDisconnected)
-_TCP_QUICKACK: int | None = getattr(socket, "TCP_QUICKACK", None)
+_STALE = (ConnectionResetError, BrokenPipeError, ServerClosed)
 
 
 class ContainerCallError(Exception):
@@ -112,22 +115,7 @@ def _target(base_url: str) -> _Target:
     )
 
 
-def _quick_ack(sock: socket.socket) -> None:
-    """Ask Linux to ACK the next segment at once instead of delaying it.
-
-    A server that writes its response head and body separately without
-    TCP_NODELAY holds the body back until its head is ACKed; with our delayed
-    ACK that stalls every keep-alive response by ~40 ms. The kernel leaves
-    quick-ACK mode on its own, so it is re-armed before every read.
-    """
-    if _TCP_QUICKACK is not None:
-        try:
-            sock.setsockopt(socket.IPPROTO_TCP, _TCP_QUICKACK, 1)
-        except OSError:
-            pass
-
-
-def _looks_closed(conn: http.client.HTTPConnection) -> bool:
+def _looks_closed(conn: Connection) -> bool:
     """True if an idle connection's socket is gone, at EOF or has unexpected data.
 
     TLS sockets are not polled: late session tickets make them readable while
@@ -148,30 +136,27 @@ class _Pool:
 
     def __init__(self, target: _Target, max_idle: int, tls: ssl.SSLContext | None) -> None:
         self.target = target
+        self.host_header = target.origin.split("://", 1)[1].removesuffix(target.path)
         self._max_idle = max_idle
         self._tls = tls
-        self._idle: list[http.client.HTTPConnection] = []
+        self._idle: list[Connection] = []
         self._lock = threading.Lock()
 
-    def new(self, timeout: float) -> http.client.HTTPConnection:
-        if self._tls is not None:
-            return NoDelayHTTPSConnection(
-                self.target.host, self.target.port, timeout=timeout, context=self._tls
-            )
-        return NoDelayHTTPConnection(self.target.host, self.target.port, timeout=timeout)
+    def new(self) -> Connection:
+        return Connection(self.target.host, self.target.port, tls=self._tls)
 
-    def get(self, timeout: float) -> tuple[http.client.HTTPConnection, bool]:
+    def get(self) -> tuple[Connection, bool]:
         """A connection and whether it was reused from the pool."""
         while True:
             with self._lock:
                 conn = self._idle.pop() if self._idle else None
             if conn is None:
-                return self.new(timeout), False
+                return self.new(), False
             if not _looks_closed(conn):
                 return conn, True
             conn.close()
 
-    def put(self, conn: http.client.HTTPConnection) -> None:
+    def put(self, conn: Connection) -> None:
         with self._lock:
             if len(self._idle) < self._max_idle:
                 self._idle.append(conn)
@@ -185,26 +170,6 @@ class _Pool:
             conn.close()
 
 
-class _Deadline:
-    def __init__(self, timeout: float) -> None:
-        self.timeout = timeout
-        self._end = time.monotonic() + timeout
-
-    def remaining(self) -> float:
-        left = self._end - time.monotonic()
-        if left <= 0:
-            raise TimeoutError("deadline passed")
-        return left
-
-    def arm(self, conn: http.client.HTTPConnection) -> None:
-        """Bound the next socket operation by the time that is left."""
-        left = self.remaining()
-        conn.timeout = left
-        if conn.sock is not None:
-            conn.sock.settimeout(left)
-            _quick_ack(conn.sock)
-
-
 def _describe(exc: BaseException, target: _Target, timeout: float) -> str:
     """A readable text for a network-level failure."""
     where = target.origin
@@ -216,18 +181,18 @@ def _describe(exc: BaseException, target: _Target, timeout: float) -> str:
         return f"cannot resolve the host of {where}: {exc.strerror}"
     if isinstance(exc, ssl.SSLError):
         return f"TLS error with {where}: {exc.reason or exc}"
-    if isinstance(exc, http.client.RemoteDisconnected):
+    if isinstance(exc, ServerClosed):
         return f"{where} closed the connection without answering"
-    if isinstance(exc, http.client.HTTPException):
-        return f"invalid HTTP response from {where}: {type(exc).__name__} {exc}"
+    if isinstance(exc, ProtocolError):
+        return f"invalid HTTP response from {where}: {exc}"
     if isinstance(exc, ConnectionError):
         return f"connection to {where} failed: {exc.strerror or exc}"
     return f"request to {where} failed: {exc}"
 
 
 class _Exchange(NamedTuple):
-    conn: http.client.HTTPConnection
-    response: http.client.HTTPResponse
+    conn: Connection
+    head: ResponseHead
 
 
 class ContainerClient:
@@ -246,7 +211,7 @@ class ContainerClient:
         if max_connections_per_endpoint < 1:
             raise ValueError("max_connections_per_endpoint must be at least 1")
         self._max_idle = max_connections_per_endpoint
-        self._pools: dict[_Target, _Pool] = {}
+        self._pools: dict[str, _Pool] = {}
         self._lock = threading.Lock()
         self._tls: ssl.SSLContext | None = ssl_context
 
@@ -255,7 +220,7 @@ class ContainerClient:
     def call(self, endpoint: ContainerEndpoint, step: StepRequest) -> ContainerResult:
         """POST one step to ``/service_output``; never raises for container faults."""
         pool = self._pool(endpoint.base_url)
-        deadline = _Deadline(endpoint.timeout)
+        deadline = Deadline(endpoint.timeout)
         try:
             status, content_type, body = self._fetch(
                 pool, "POST", SERVICE_OUTPUT_PATH, request_body(step), endpoint, deadline
@@ -285,31 +250,25 @@ class ContainerClient:
         """
         limit = endpoint.timeout if timeout is None else timeout
         pool = self._pool(endpoint.base_url)
-        deadline = _Deadline(limit)
+        deadline = Deadline(limit)
         body = stream_request_body(data)
         try:
             exchange = self._open(pool, "POST", SERVICE_OUTPUT_PATH, body, endpoint, deadline)
         except _FAULTS as exc:
             raise ContainerCallError(_describe(exc, pool.target, limit)) from exc
-        conn, response = exchange.conn, exchange.response
+        conn, head = exchange
         finished = False
         try:
-            if response.status >= 400:
-                deadline.arm(conn)
-                text = error_text(response.read(MAX_ERROR_TEXT_BYTES + 1))
-                message = f"HTTP {response.status}" + (f": {text}" if text else "")
+            if head.status >= 400:
+                text = error_text(_first_bytes(conn, head, deadline, MAX_ERROR_TEXT_BYTES + 1))
+                message = f"HTTP {head.status}" + (f": {text}" if text else "")
                 raise ContainerCallError(message)
-            while True:
-                deadline.arm(conn)
-                chunk = response.read1(_READ_SIZE)
-                if not chunk:
-                    break
-                yield chunk
+            yield from conn.body_parts(head, deadline)
             finished = True
         except _FAULTS as exc:
             raise ContainerCallError(_describe(exc, pool.target, limit)) from exc
         finally:
-            self._release(pool, conn, response, reusable=finished)
+            _release(pool, conn, head, reusable=finished)
 
     def resources(self, endpoint: ContainerEndpoint, model_id: str | None) -> Any | None:
         """GET ``/service-resources`` (``?model_id=...``); None on any failure."""
@@ -319,7 +278,7 @@ class ContainerClient:
         pool = self._pool(endpoint.base_url)
         try:
             status, content_type, body = self._fetch(
-                pool, "GET", path, None, endpoint, _Deadline(endpoint.timeout)
+                pool, "GET", path, None, endpoint, Deadline(endpoint.timeout)
             )
             if 200 <= status < 300 and is_json_media_type(content_type):
                 return msgspec.json.decode(body)
@@ -346,12 +305,15 @@ class ContainerClient:
     # --- internals -----------------------------------------------------------
 
     def _pool(self, base_url: str) -> _Pool:
+        pool = self._pools.get(base_url)
+        if pool is not None:
+            return pool
         target = _target(base_url)
         with self._lock:
-            pool = self._pools.get(target)
+            pool = self._pools.get(base_url)
             if pool is None:
                 tls = self._tls_context() if target.scheme == "https" else None
-                pool = self._pools[target] = _Pool(target, self._max_idle, tls)
+                pool = self._pools[base_url] = _Pool(target, self._max_idle, tls)
             return pool
 
     def _tls_context(self) -> ssl.SSLContext:
@@ -375,14 +337,14 @@ class ContainerClient:
         path: str,
         body: bytes | None,
         endpoint: ContainerEndpoint,
-        deadline: _Deadline,
+        deadline: Deadline,
     ) -> _Exchange:
         """Send a request and read the response head, retrying a stale connection once."""
-        url = pool.target.path + path
-        headers = self._headers(endpoint, body)
-        conn, reused = pool.get(deadline.remaining())
+        request = request_bytes(method, pool.target.path + path, pool.host_header,
+                                self._headers(endpoint, body), body)
+        conn, reused = pool.get()
         try:
-            return self._exchange(conn, method, url, body, headers, deadline)
+            return _Exchange(conn, _exchange(conn, request, deadline))
         except _STALE:
             conn.close()
             if not reused:
@@ -394,26 +356,12 @@ class ContainerClient:
             "stale keep-alive connection, reconnecting",
             extra={"container": endpoint.container},
         )
-        conn = pool.new(deadline.remaining())
+        conn = pool.new()
         try:
-            return self._exchange(conn, method, url, body, headers, deadline)
+            return _Exchange(conn, _exchange(conn, request, deadline))
         except BaseException:
             conn.close()
             raise
-
-    @staticmethod
-    def _exchange(
-        conn: http.client.HTTPConnection,
-        method: str,
-        url: str,
-        body: bytes | None,
-        headers: dict[str, str],
-        deadline: _Deadline,
-    ) -> _Exchange:
-        deadline.arm(conn)
-        conn.request(method, url, body=body, headers=headers)
-        deadline.arm(conn)
-        return _Exchange(conn=conn, response=conn.getresponse())
 
     def _fetch(
         self,
@@ -422,35 +370,38 @@ class ContainerClient:
         path: str,
         body: bytes | None,
         endpoint: ContainerEndpoint,
-        deadline: _Deadline,
+        deadline: Deadline,
     ) -> tuple[int, str | None, bytes]:
         """One complete request: status, content type and the whole body."""
-        exchange = self._open(pool, method, path, body, endpoint, deadline)
-        conn, response = exchange.conn, exchange.response
+        conn, head = self._open(pool, method, path, body, endpoint, deadline)
         finished = False
         try:
-            parts = []
-            while True:
-                deadline.arm(conn)
-                part = response.read1(_READ_SIZE)
-                if not part:
-                    break
-                parts.append(part)
+            content = conn.read_body(head, deadline, method)
             finished = True
         finally:
-            self._release(pool, conn, response, reusable=finished)
-        return response.status, response.getheader("Content-Type"), b"".join(parts)
+            _release(pool, conn, head, reusable=finished)
+        return head.status, head.header("content-type"), content
 
-    @staticmethod
-    def _release(
-        pool: _Pool,
-        conn: http.client.HTTPConnection,
-        response: http.client.HTTPResponse,
-        *,
-        reusable: bool,
-    ) -> None:
-        if reusable and not response.will_close:
-            response.close()
-            pool.put(conn)
-        else:
-            conn.close()
+
+def _exchange(conn: Connection, request: bytes, deadline: Deadline) -> ResponseHead:
+    conn.send(request, deadline)
+    return conn.read_head(deadline)
+
+
+def _first_bytes(conn: Connection, head: ResponseHead, deadline: Deadline, limit: int) -> bytes:
+    """Up to ``limit`` bytes of the body (the rest is left unread)."""
+    parts: list[bytes] = []
+    size = 0
+    for part in conn.body_parts(head, deadline):
+        parts.append(part)
+        size += len(part)
+        if size >= limit:
+            break
+    return b"".join(parts)[:limit]
+
+
+def _release(pool: _Pool, conn: Connection, head: ResponseHead, *, reusable: bool) -> None:
+    if reusable and head.reusable:
+        pool.put(conn)
+    else:
+        conn.close()
