@@ -3,12 +3,18 @@ Coordinator subscription, from a durable cursor, with no log filters.
 
 Startup: replay what the store holds, then (if the startup sync never finished)
 read the existing subscriptions through the Reader in batches, one message per
-batch so a stop request is handled between batches. Steady state, per new
-trailing block: ``eth_blockNumber``, the block header (reorg check and chain
-time), one ``eth_getLogs`` for SubscriptionCreated/Cancelled/Fulfilled and a
-Reader batch only when subscriptions were created — never a re-read of the
-tracked ones. A parent-hash mismatch walks back through the stored block
-hashes to the common ancestor and replays from there.
+batch so a stop request is handled between batches. Steady state: each poll
+reads the latest header (``eth_getBlockByNumber("latest")``: number, hash,
+parent hash, time and base fee in one call; with ``trail_head_blocks`` > 0,
+``eth_blockNumber`` and then the trailing block's header). Per new block, one
+``eth_getLogs`` for SubscriptionCreated/Cancelled/Fulfilled and a Reader batch
+only when subscriptions were created — never a re-read of the tracked ones. A
+parent-hash mismatch walks back through the stored block hashes to the common
+ancestor and replays from there.
+
+Besides the consumer, an optional head listener (the wallet) is told each head
+with the transactions behind the logs just read, so it needs neither its own
+head polling nor receipts for deliveries that succeeded.
 
 The poller never judges subscriptions (the consumer runs the guardian), so one
 the node rejects cannot hold up the ones after it. Retryable RPC failures back
@@ -37,6 +43,7 @@ from actors.directory import ActorUnavailable
 from node.chain import contracts
 from node.chain.poller_messages import (
     ChainHead,
+    HeadSeen,
     IntervalFulfilled,
     PollerEvent,
     Rewound,
@@ -60,6 +67,7 @@ MAX_BACKOFF = 30.0
 MAX_LOG_RANGE = 500      # blocks per eth_getLogs when catching up
 WINDOW_MARGIN = 64       # block hashes kept beyond the trailing window
 MIN_TICK = 0.05
+HEARTBEAT_EVERY = 1.0    # seconds between HeadSeen to the head listener with no new block
 
 
 class Poll(msgspec.Struct, frozen=True, tag=True):
@@ -96,6 +104,7 @@ class _Event:
     sub_id: int
     block: int
     block_hash: str
+    tx_hash: str
     node: str = ""
     timestamp: int | None = None  # some RPCs put blockTimestamp in logs: saves a header
 
@@ -139,7 +148,8 @@ def _event(entry: dict[str, Any]) -> _Event | None:
         return None
     stamp = entry.get("blockTimestamp")
     return _Event(kind=kind, sub_id=decoded.sub_id, block=decoded.block_number,
-                  block_hash=decoded.block_hash.lower(), node=node,
+                  block_hash=decoded.block_hash.lower(), tx_hash=decoded.tx_hash.lower(),
+                  node=node,
                   timestamp=None if stamp is None else int(stamp, 16))
 
 
@@ -253,6 +263,7 @@ class SubscriptionPollerActor(SupervisedActor):
         starting_sub_id: int = 0,
         batch_sleep: float = 1.0,
         sync_period: float = 0.5,
+        head_listener: str | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         super().__init__(ctx)
@@ -263,6 +274,10 @@ class SubscriptionPollerActor(SupervisedActor):
         self._rpc = rpc
         self._db = db
         self._consumer = consumer
+        self._listener = head_listener
+        self._clock = clock
+        self._told_head_at: float | None = None
+        self._base_fee: int | None = None
         self._trail = trail_head_blocks
         self._batch_size = batch_size
         self._starting_sub_id = starting_sub_id
@@ -491,18 +506,30 @@ class SubscriptionPollerActor(SupervisedActor):
     def _poll_chain(self) -> None:
         cursor = self.store.state().cursor
         assert cursor is not None
-        head = self._rpc.block_number()
+        latest: Block | None = None
+        if self._trail == 0:
+            # One call gives what eth_blockNumber plus a header fetch would.
+            latest = self._header("latest")
+            head = latest.number
+            self._base_fee = latest.base_fee
+        else:
+            head = self._rpc.block_number()
         self._head = head
         trailing = max(head - self._trail, 0)
         if trailing >= cursor.number:
             self._lagging = False
         if trailing == cursor.number:
+            if latest is not None and latest.hash != cursor.hash:
+                self._rewind()  # replaced by a block at the same height
+                return
+            self._heartbeat(cursor.number)
             return
         if trailing < cursor.number:
             self._behind(trailing)
             return
         target = min(trailing, cursor.number + MAX_LOG_RANGE)
-        header = self._header(target)
+        header = latest if latest is not None and latest.number == target \
+            else self._header(target)
         if target == cursor.number + 1:
             moved = header.parent_hash != cursor.hash
         else:
@@ -514,7 +541,7 @@ class SubscriptionPollerActor(SupervisedActor):
         if any(e.block == target and e.block_hash != header.hash.lower() for e in events):
             log.info("logs came from another fork; reading again", extra={"block": target})
             return
-        self._apply(BlockRef(target, header.hash, header.timestamp), events,
+        self._apply(cursor.number + 1, BlockRef(target, header.hash, header.timestamp), events,
                     synced=target == trailing)
         if target < trailing:
             self._request_poll()
@@ -532,7 +559,8 @@ class SubscriptionPollerActor(SupervisedActor):
             return
         self._rewind()
 
-    def _apply(self, at: BlockRef, events: list[_Event], *, synced: bool) -> None:
+    def _apply(self, first: int, at: BlockRef, events: list[_Event], *, synced: bool) -> None:
+        """Tells what blocks ``first``..``at`` brought."""
         state = self.store.state()
         created = [e.sub_id for e in events if e.kind == "created"]
         seen: list[Subscription] = []
@@ -542,7 +570,8 @@ class SubscriptionPollerActor(SupervisedActor):
         times = {at.number: at.time}
         messages: list[PollerEvent] = []
         if seen:
-            messages.append(SubscriptionsSeen(tuple(seen), at.number, at.time, snapshot=False))
+            messages.append(SubscriptionsSeen(tuple(seen), at.number, at.time, snapshot=False,
+                                              created=True))
         cancelled = []
         for event in events:
             if event.kind == "cancelled":
@@ -555,12 +584,35 @@ class SubscriptionPollerActor(SupervisedActor):
         self._tell(messages)
         self.store.advance(at, highest, seen=seen, cancelled=cancelled,
                            keep_blocks=self._keep_blocks)
+        self._tell_listener(
+            logs=(first, at.number),
+            logged=tuple(dict.fromkeys((e.tx_hash, e.block) for e in events)))
         if created or cancelled:
             log.info("subscriptions changed",
                      extra={"block": at.number, "new": len(created),
                             "cancelled": len(cancelled)})
 
-    def _header(self, number: int) -> Block:
+    def _heartbeat(self, cursor: int) -> None:
+        """The listener hears from us at least every HEARTBEAT_EVERY seconds while polls
+        succeed; silence tells it to look at the chain itself."""
+        told = self._told_head_at
+        if told is None or self._clock() - told >= HEARTBEAT_EVERY:
+            self._tell_listener(logs=(cursor + 1, cursor))
+
+    def _tell_listener(self, *, logs: tuple[int, int],
+                       logged: tuple[tuple[str, int], ...] = ()) -> None:
+        if self._listener is None or self._head is None:
+            return
+        message = HeadSeen(head=self._head, base_fee=self._base_fee,
+                           log_source=self._chain.coordinator.address, logs=logs,
+                           logged=logged)
+        try:
+            self.ctx.directory.tell(self._listener, message)
+        except ActorUnavailable:
+            return  # restarting: it looks at the chain itself until we are heard again
+        self._told_head_at = self._clock()
+
+    def _header(self, number: int | Literal["latest"]) -> Block:
         """A block at or below the head we saw. A load-balanced RPC may answer from a
         node that is a block behind (null): that is a reason to retry, not to fail."""
         try:

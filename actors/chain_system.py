@@ -95,7 +95,7 @@ def build_chain(config: Config, *, directory: Directory, board: Board, rules: Gu
             reader_address=addresses.reader, db=db, consumer=SCHEDULER,
             trail_head_blocks=chain.trail_head_blocks, batch_size=snapshot.batch_size,
             starting_sub_id=snapshot.starting_sub_id, batch_sleep=snapshot.sleep,
-            sync_period=snapshot.sync_period)),
+            sync_period=snapshot.sync_period, head_listener=WALLET)),
     ]
     gate = DelegationGate(rpc=rpc, coordinator=addresses.coordinator, chain_id=chain_id,
                           rules=rules, resolver=resolver, directory=directory)

@@ -2,9 +2,17 @@
 
 A ``SendTransaction`` is simulated on a worker thread (``eth_estimateGas`` doubles as
 the simulation: it reverts exactly like ``eth_call``), then, in the actor, given the
-next nonce, signed, saved and sent. A ticker thread polls the chain — the head, the
-confirmed nonce, and receipts only for transactions whose nonce the chain has
-already used — and tells the actor what it saw; no lock is held while waiting.
+next nonce, signed, saved and sent.
+
+Following the chain: the subscription poller tells each head (``HeadSeen``) with its
+base fee and the transactions behind the Coordinator logs it read. A delivery found
+there succeeded: it is settled with no RPC call (its gas used stays unknown). A
+ticker thread looks up the rest — the receipt of what the logs did not show once
+they could have, or, when several are open, the confirmed nonce first and receipts
+only for nonces the chain has used — and tells the actor what it saw; no lock is
+held while waiting. Without a poller, or when it falls silent, the ticker polls the
+head itself and looks everything up that way.
+
 Transactions not mined after ``replace_after_blocks`` blocks are re-signed at the
 same nonce with fees bumped by 12.5 %. Every signed attempt is persisted before it
 is sent, so a restart sends the same bytes again (same hash) and never signs a
@@ -18,7 +26,7 @@ import logging
 import threading
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
@@ -31,6 +39,7 @@ from eth_utils.address import is_address
 
 from actors.base import ChildContext, SupervisedActor
 from actors.directory import ActorUnavailable
+from node.chain.poller_messages import HeadSeen
 from node.chain.reverts import decode_revert
 from node.chain.rpc_types import Receipt, Rpc, RpcError
 from node.chain.tx import (
@@ -60,6 +69,11 @@ log = logging.getLogger(__name__)
 
 MAX_BACKOFF = 5.0
 FEE_TTL = 1.0  # seconds a fee suggestion is reused for new transactions
+# The priority fee suggestion changes slowly; with the base fee of the head the poller
+# read, it is refreshed this often, and at once for replacements and fee refusals.
+TIP_TTL = 60.0
+# No HeadSeen for this long (the poller heartbeats every second): poll the head ourselves.
+FEED_SILENCE = 3.0
 # A nonce the chain has used without any of our attempts mined must be seen so on
 # this many new heads before we re-sign (load-balanced RPCs can lag on receipts).
 LOST_AFTER_HEADS = 2
@@ -97,6 +111,16 @@ class _Observed:
 class _Watch:
     nonce: int
     hashes: tuple[str, ...]  # oldest first
+    by_logs: bool = False  # the poller's logs will show it if it succeeds: no look-up yet
+
+
+@dataclass(frozen=True)
+class _Feed:
+    """What the poller told last (replaced whole, read by the ticker thread)."""
+
+    head: int
+    at: float  # monotonic time it was told
+    base_fee: int | None
 
 
 @dataclass
@@ -116,6 +140,9 @@ class _Live:
     lost: int = 0
     resigns: int = 0
     replayed: bool = False
+    # The wallet's head when the first / newest attempt at this nonce was accepted.
+    first_sent_at: int | None = None
+    sent_at: int | None = None
 
     @property
     def ever_sent(self) -> bool:
@@ -173,9 +200,17 @@ class WalletActor(SupervisedActor):
         self._fee_cache: tuple[Fees, float] | None = None
         self._undelivered: set[str] = set()  # decided keys whose requester was down
         self._redeliver_at = 0.0
+        self._tip_cache: tuple[int, float] | None = None
+        self._lowest_live: int | None = None
+        # From the poller's HeadSeen: whose logs it reports and the blocks they cover.
+        self._log_source: str | None = None
+        self._coverage: tuple[int, int] | None = None
         # Read by the ticker thread; replaced whole, never mutated.
         self._watch: tuple[_Watch, ...] = ()
+        self._holes = False
         self._active = False
+        self._feed: _Feed | None = None
+        self._wake = threading.Event()
 
     # --- lifecycle --------------------------------------------------------------
 
@@ -202,6 +237,10 @@ class WalletActor(SupervisedActor):
             "address": self.address, "next_nonce": self._next_nonce,
             "in_flight": len(self._live) + len(self._queued), "holes": len(self._free)})
         self._publish()
+        try:
+            self._tip(fresh=True)  # warm: the first delivery then needs no fee read
+        except RpcError:
+            pass
         threading.Thread(target=self._tick_loop, name="wallet-ticker", daemon=True).start()
 
     def stopping(self) -> None:
@@ -212,6 +251,7 @@ class WalletActor(SupervisedActor):
 
     def _shut_down(self) -> None:
         self._halt.set()
+        self._wake.set()
         self._pool.shutdown(wait=False, cancel_futures=True)
 
     def _recover(self, record: TxRecord) -> None:
@@ -239,6 +279,8 @@ class WalletActor(SupervisedActor):
             self._simulated(message)
         elif isinstance(message, _Observed):
             self._observed(message)
+        elif isinstance(message, HeadSeen):
+            self._head_seen(message)
         elif isinstance(message, WalletStatus):
             return self._status()
         else:
@@ -275,7 +317,8 @@ class WalletActor(SupervisedActor):
         except RpcError:
             balance = None
         return WalletState(address=self.address, next_nonce=self._next_nonce,
-                           in_flight=len(self._live) + len(self._queued), balance=balance)
+                           in_flight=len(self._live) + len(self._queued), balance=balance,
+                           fed=self._fed_head() is not None)
 
     # --- simulation (worker threads) ----------------------------------------------
 
@@ -409,6 +452,9 @@ class WalletActor(SupervisedActor):
         item.attempts[-1] = msgspec.structs.replace(attempt, sent=True)
         item.unsent = False
         item.failures = 0
+        item.sent_at = self._head
+        if item.first_sent_at is None:
+            item.first_sent_at = self._head
         # Counted from the first head seen after the send: ``self._head`` may be a poll old,
         # and a transaction waiting for its first block is not stuck.
         item.sent_head = None
@@ -481,6 +527,7 @@ class WalletActor(SupervisedActor):
         item.nonce = self._take_nonce()
         item.attempts = []
         item.lost = 0
+        item.first_sent_at = item.sent_at = None
         log.warning("re-signing with a new nonce", extra={"key": item.key, "old_nonce": old,
                                                            "nonce": item.nonce})
         self._sign_current(item)
@@ -528,6 +575,12 @@ class WalletActor(SupervisedActor):
 
     def _fees(self, *, fresh: bool = False) -> Fees:
         now = time.monotonic()
+        feed = self._feed
+        if feed is not None and feed.base_fee is not None and now - feed.at < FEED_SILENCE:
+            tip = self._tip(fresh=fresh)
+            if tip is not None:
+                # Twice the base fee: room for it to rise for several blocks.
+                return Fees(max_fee=2 * feed.base_fee + tip, priority_fee=tip)
         if not fresh and self._fee_cache is not None and now - self._fee_cache[1] < FEE_TTL:
             return self._fee_cache[0]
         try:
@@ -540,12 +593,58 @@ class WalletActor(SupervisedActor):
         self._fee_cache = (fees, now)
         return fees
 
+    def _tip(self, *, fresh: bool) -> int | None:
+        """The RPC's priority fee suggestion, reused for TIP_TTL; None if unsupported."""
+        now = time.monotonic()
+        if not fresh and self._tip_cache is not None and now - self._tip_cache[1] < TIP_TTL:
+            return self._tip_cache[0]
+        try:
+            tip = self._rpc.max_priority_fee()
+        except RpcError as exc:
+            if exc.kind != "unsupported":
+                raise
+            return None
+        self._tip_cache = (tip, now)
+        return tip
+
     # --- tracking -----------------------------------------------------------------
+
+    def _head_seen(self, seen: HeadSeen) -> None:
+        """The poller's word: the head, and which transactions its logs show succeeded."""
+        self._feed = _Feed(seen.head, time.monotonic(), seen.base_fee)
+        self._head = seen.head
+        self._log_source = seen.log_source.lower()
+        start, end = seen.logs
+        covered = self._coverage
+        if covered is None or start > covered[1] + 1 or start < covered[0]:
+            covered = (start, end)  # a gap (we were restarting) or a deep rewind
+        self._coverage = (covered[0], end)
+        mined = {tx_hash.lower(): block for tx_hash, block in seen.logged}
+        for item in list(self._live.values()):
+            found = next((a for a in item.attempts if a.tx_hash in mined), None)
+            if found is not None:
+                self._finish(item.key, "mined", tx_hash=found.tx_hash,
+                             block_number=mined[found.tx_hash])
+        self._publish()
+        self._wake.set()
+
+    def _logs_will_tell(self, item: _Live) -> bool:
+        """Whether the poller's logs will show this transaction if it succeeds: until they
+        cover the block after the one we knew when sending, no look-up is needed."""
+        covered = self._coverage
+        if covered is None or item.first_sent_at is None or item.sent_at is None \
+                or item.request.to.lower() != self._log_source:
+            return False
+        if item.first_sent_at + 1 < covered[0]:
+            return False  # it may have been mined in blocks whose logs we never saw
+        return covered[1] <= item.sent_at
 
     def _observed(self, seen: _Observed) -> None:
         self._head = seen.head
         if seen.confirmed is not None:
             self._confirmed = seen.confirmed
+        # Our lowest open nonce waits for nobody of ours, whatever the last nonce read said.
+        self._lowest_live = min((item.nonce for item in self._live.values()), default=None)
         for item in list(self._live.values()):
             if item.key in self._live:
                 self._follow(item, seen)
@@ -584,7 +683,8 @@ class WalletActor(SupervisedActor):
             return
         # The lowest unconfirmed nonce is stuck on its own account; later ones may just
         # wait for it, unless their own fees have fallen behind the market.
-        first_in_line = self._confirmed is None or item.nonce <= self._confirmed
+        first_in_line = self._confirmed is None or item.nonce <= self._confirmed \
+            or item.nonce == self._lowest_live
         if first_in_line or self._underpriced(item.attempts[-1].fees):
             self._replace(item)
         else:
@@ -669,23 +769,34 @@ class WalletActor(SupervisedActor):
 
     def _publish(self) -> None:
         self._watch = tuple(
-            _Watch(item.nonce, tuple(a.tx_hash for a in item.attempts))
+            _Watch(item.nonce, tuple(a.tx_hash for a in item.attempts),
+                   self._logs_will_tell(item))
             for item in self._live.values() if item.attempts)
+        self._holes = bool(self._free)
         self._active = bool(self._live or self._ready or self._undelivered)
 
     def _tick_loop(self) -> None:
+        """Runs on every head the poller tells, and every poll interval for retries."""
         me = self.actor_ref
         last_head = -1
         delay = self._poll_interval
-        while not self._halt.wait(delay):
-            if not self._active:
+        not_before = 0.0
+        while True:
+            self._wake.wait(delay)
+            self._wake.clear()
+            if self._halt.is_set():
+                return
+            if not self._active or time.monotonic() < not_before:
                 continue
             try:
                 seen = self._look(last_head)
             except RpcError as exc:
-                delay = max(min(delay * 2, MAX_BACKOFF), getattr(exc, "retry_after", None) or 0)
+                backoff = max(min(max(delay, self._poll_interval) * 2, MAX_BACKOFF),
+                              getattr(exc, "retry_after", None) or 0)
+                not_before = time.monotonic() + backoff
+                delay = backoff
                 log.warning("chain poll failed; backing off",
-                            extra={"error": str(exc), "delay": delay})
+                            extra={"error": str(exc), "delay": backoff})
                 continue
             delay = self._poll_interval
             last_head = seen.head
@@ -694,21 +805,37 @@ class WalletActor(SupervisedActor):
             except pykka.ActorDeadError:
                 return
 
+    def _fed_head(self) -> int | None:
+        """The head the poller told, unless it has been silent too long."""
+        feed = self._feed
+        if feed is None or time.monotonic() - feed.at >= FEED_SILENCE:
+            return None
+        return feed.head
+
     def _look(self, last_head: int) -> _Observed:
-        head = self._rpc.block_number()
+        fed = self._fed_head()
+        head = self._rpc.block_number() if fed is None else fed
         if head == last_head:
             return _Observed(head, None, {})
+        watches = self._watch if fed is None else tuple(w for w in self._watch
+                                                        if not w.by_logs)
+        if fed is not None and not self._holes and sum(len(w.hashes) for w in watches) <= 1:
+            # At most one receipt to read: read it, no nonce first.
+            return _Observed(head, None, self._receipts(watches))
         confirmed = self._rpc.nonce(self.address, "latest")
+        return _Observed(head, confirmed,
+                         self._receipts([w for w in watches if w.nonce < confirmed]))
+
+    def _receipts(self, watches: Iterable[_Watch]) -> dict[str, Receipt]:
+        """The receipt of each watched nonce's newest mined attempt."""
         receipts: dict[str, Receipt] = {}
-        for watch in self._watch:
-            if watch.nonce >= confirmed:
-                continue
+        for watch in watches:
             for tx_hash in reversed(watch.hashes):
                 receipt = self._rpc.receipt(tx_hash)
                 if receipt is not None:
                     receipts[tx_hash] = receipt
                     break
-        return _Observed(head, confirmed, receipts)
+        return receipts
 
 
 def _invalid(message: SendTransaction) -> str | None:

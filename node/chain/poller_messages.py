@@ -23,6 +23,9 @@ class SubscriptionsSeen(msgspec.Struct, frozen=True, tag=True):
     block: int
     block_time: int
     snapshot: bool
+    # Created in the blocks just processed: every log about them since their creation
+    # follows in order (so the receiver can count fulfilments itself until a Rewound).
+    created: bool = False
 
 
 class SubscriptionCancelled(msgspec.Struct, frozen=True, tag=True):
@@ -64,6 +67,24 @@ class Rewound(msgspec.Struct, frozen=True, tag=True):
     more: forget everything; a fresh startup sync follows."""
 
     to_block: int
+
+
+class HeadSeen(msgspec.Struct, frozen=True, tag=True):
+    """Poller -> wallet after each poll (at least every second while polls succeed): the
+    chain's latest head, its base fee when the poller read that header, and the
+    transactions behind ``log_source``'s subscription logs in blocks ``logs[0]..logs[1]``
+    (an empty range, ``logs[0] == logs[1] + 1``, when no new block was processed: every
+    log up to ``logs[1]`` has been told before).
+
+    A transaction in ``logged`` succeeded (a reverted one leaves no logs); one missing
+    from it may have reverted, not be mined yet, or emit no such log: the wallet looks
+    those up itself."""
+
+    head: int
+    base_fee: int | None
+    log_source: str
+    logs: tuple[int, int]
+    logged: tuple[tuple[str, int], ...] = ()  # (transaction hash, block)
 
 
 PollerEvent = (

@@ -411,6 +411,9 @@ class HttpRpc:
             tip_wei = _to_int(tip, "max priority fee")
         return 2 * base_fee + tip_wei, tip_wei
 
+    def max_priority_fee(self) -> int:
+        return _to_int(self.request("eth_maxPriorityFeePerGas", []), "max priority fee")
+
     def gas_price(self) -> int:
         return _to_int(self.request("eth_gasPrice", []), "gas price")
 

@@ -87,6 +87,9 @@ class Rpc(Protocol):
     def fee_suggestion(self) -> tuple[int, int] | None:
         """(max_fee_per_gas, max_priority_fee_per_gas) for EIP-1559, None if unsupported."""
 
+    def max_priority_fee(self) -> int:
+        """eth_maxPriorityFeePerGas: the suggested tip alone."""
+
     def gas_price(self) -> int: ...
 
     def send_raw(self, raw: bytes) -> str:

@@ -47,6 +47,7 @@ class WalletState(msgspec.Struct, frozen=True, tag=True):
     next_nonce: int
     in_flight: int
     balance: int | None  # None when the RPC could not be read
+    fed: bool = False  # following the heads the poller tells (else polling its own)
 
 
 WalletMessage = SendTransaction | WalletStatus
