@@ -2,8 +2,11 @@
 
 It learns subscriptions and chain time from the poller, works out *when* each
 interval falls due (no re-reading of every subscription every cycle), and at
-that moment reads what it must know in one batched RPC request (has this node
-answered, is the interval full, the consumer's inputs, the payment wallet).
+that moment reads what it must know in one batched RPC request (is the interval
+full, the consumer's inputs, the payment wallet). How full an interval is goes
+unread for subscriptions whose creation the poller reported: every fulfilment
+since has been told, so the count is known (until a reorg rewinds the poller;
+the delivery's simulation still guards against a race).
 Work for a (subscription, interval) is claimed in the claim store before a job
 is handed to the router, so each interval runs exactly once; the job's result
 is encoded and handed to the wallet under the same idempotency key.
@@ -23,7 +26,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import msgspec
@@ -85,6 +88,29 @@ class _Tracked:
         return f"sub:{self.sub.id}"
 
 
+@dataclass
+class _Fulfilments:
+    """Who delivered each recent interval of a subscription, counted from its creation
+    (sets: the poller may tell a log twice). Intervals before ``forgotten_below`` were
+    dropped to bound memory, and are unknown again."""
+
+    nodes: dict[int, set[str]] = field(default_factory=dict)
+    forgotten_below: int = 0
+    KEEP = 4
+
+    def add(self, interval: int, node: str) -> None:
+        self.nodes.setdefault(interval, set()).add(node.lower())
+        if len(self.nodes) > self.KEEP:
+            oldest = min(self.nodes)
+            del self.nodes[oldest]
+            self.forgotten_below = max(self.forgotten_below, oldest + 1)
+
+    def count(self, interval: int) -> int | None:
+        if interval < self.forgotten_below:
+            return None
+        return len(self.nodes.get(interval, ()))
+
+
 @dataclass(frozen=True)
 class _Due:
     tracked: _Tracked
@@ -139,6 +165,8 @@ class ChainSchedulerActor(SupervisedActor):
         self._orphans: dict[str, ContainerResult] = {}
         self._undelivered: set[str] = set()
         self._approvals: dict[str, str] = {}  # approve tx key -> claim key
+        # Subscriptions seen created, whose every fulfilment since was told.
+        self._fulfilments: dict[int, _Fulfilments] = {}
         self._chain_time = 0
         self._head = 0
         self._delivered = 0
@@ -190,7 +218,10 @@ class ChainSchedulerActor(SupervisedActor):
         elif isinstance(message, SubscriptionsSeen):
             self._chain_time = max(self._chain_time, message.block_time)
             for sub in message.subscriptions:
+                self._fulfilments.pop(sub.id, None)
                 self._seen(sub)
+                if message.created and sub.id in self._tracked:
+                    self._fulfilments[sub.id] = _Fulfilments()
         elif isinstance(message, SubscriptionCancelled):
             self._untrack(message.sub_id, "cancelled")
         elif isinstance(message, IntervalFulfilled):
@@ -207,7 +238,9 @@ class ChainSchedulerActor(SupervisedActor):
             return SchedulerReport(tracked=len(self._tracked), chain_time=self._chain_time,
                                    head_block=self._head, open_claims=len(self._open),
                                    delivered=self._delivered, failed=self._failed)
-        elif isinstance(message, SnapshotDone | Rewound):
+        elif isinstance(message, Rewound):
+            self._fulfilments.clear()  # what was told after the fork point may be undone
+        elif isinstance(message, SnapshotDone):
             pass  # everything the poller sends is idempotent; nothing to undo here
         else:
             raise TypeError(f"scheduler cannot handle {type(message).__name__}")
@@ -241,15 +274,21 @@ class ChainSchedulerActor(SupervisedActor):
         return sub.active_at if not sub.active(self._chain_time) else self._chain_time
 
     def _untrack(self, sub_id: int, reason: str) -> None:
+        self._fulfilments.pop(sub_id, None)
         if self._tracked.pop(sub_id, None) is not None:
             log.info("subscription no longer tracked",
                      extra={"subscription_id": sub_id, "reason": reason})
 
     def _fulfilled(self, event: IntervalFulfilled) -> None:
         tracked = self._tracked.get(event.sub_id)
-        if tracked is None or event.node.lower() != self._me.lower():
+        if tracked is None:
             return
         interval = tracked.sub.interval(event.block_time)
+        counted = self._fulfilments.get(event.sub_id)
+        if counted is not None:
+            counted.add(interval, event.node)
+        if event.node.lower() != self._me.lower():
+            return
         claim = self._open.get(claim_key(tracked.key, interval))
         if claim is not None and claim.state != "delivering":
             self._settle(claim, "delivered", "delivery seen on-chain")
@@ -295,12 +334,21 @@ class ChainSchedulerActor(SupervisedActor):
         if end is not None and interval < sub.frequency:
             heapq.heappush(self._wakeups, (end, sub.id))
 
+    def _known_count(self, item: _Due) -> int | None:
+        counted = self._fulfilments.get(item.tracked.sub.id)
+        return None if counted is None else counted.count(item.interval)
+
     def _check_and_start(self, due: list[_Due]) -> None:
-        # One request: the redundancy counts of every due interval (one Reader call) and each
-        # consumer's inputs. Whether this node answered already is known from the claims;
-        # were they lost, the delivery's simulation says NodeRespondedAlready.
-        calls: list[contracts.PreparedCall[Any]] = [self._reader.read_redundancy_count_batch_call(
-            [d.tracked.sub.id for d in due], [d.interval for d in due])]
+        # One request: the redundancy counts of the due intervals not known already (one
+        # Reader call) and each consumer's inputs. Whether this node answered already is
+        # known from the claims; were they lost, the delivery's simulation says
+        # NodeRespondedAlready.
+        known = [self._known_count(d) for d in due]
+        unknown = [d for d, count in zip(due, known, strict=True) if count is None]
+        calls: list[contracts.PreparedCall[Any]] = []
+        if unknown:
+            calls.append(self._reader.read_redundancy_count_batch_call(
+                [d.tracked.sub.id for d in unknown], [d.interval for d in unknown]))
         for item in due:
             sub = item.tracked.sub
             calls.append(contracts.consumer_inputs_call(
@@ -317,13 +365,17 @@ class ChainSchedulerActor(SupervisedActor):
             for item in due:
                 heapq.heappush(self._wakeups, (self._chain_time + 1, item.tracked.sub.id))
             return
-        counts = answers[0]
-        position = 1
-        for index, item in enumerate(due):
+        read = answers[0] if unknown else []
+        position = 1 if unknown else 0
+        index = 0
+        for item, count in zip(due, known, strict=True):
             sub = item.tracked.sub
             width = 1 if not sub.paid else (2 if int(sub.payment_token, 16) == 0 else 3)
-            count = counts if isinstance(counts, RpcError) else counts[index]
-            self._decide(item, [count, *answers[position:position + width]])
+            answer: Any = count
+            if count is None:
+                answer = read if isinstance(read, RpcError) else read[index]
+                index += 1
+            self._decide(item, [answer, *answers[position:position + width]])
             position += width
 
     def _decide(self, item: _Due, answers: list[Any]) -> None:
