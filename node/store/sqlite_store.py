@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterator, Sequence
 from node.messages import JobRecord
 from node.store.base import StoreError
 from node.store.codec import decode_record, encode_record, expires_at, is_finished, store_errors
+from node.store.wal_checkpointer import BACKSTOP_PAGES, WAL_SIZE_LIMIT, WalCheckpointer
 
 log = logging.getLogger(__name__)
 
@@ -87,6 +88,10 @@ class SqliteJobStore:
             except BaseException:
                 self._writer.close()
                 raise
+            # Commits stay short: a thread of its own moves the WAL into the database.
+            self._writer.execute(f"PRAGMA wal_autocheckpoint = {BACKSTOP_PAGES}")
+            self._writer.execute(f"PRAGMA journal_size_limit = {WAL_SIZE_LIMIT}")
+            self._checkpointer = WalCheckpointer(self._connect, name="jobs-wal-checkpoint")
         log.info("job store opened", extra={"path": path, "schema_version": SCHEMA_VERSION})
 
     # --- connections ---------------------------------------------------------
@@ -160,6 +165,7 @@ class SqliteJobStore:
             if self._closed:
                 raise StoreError("job store is closed")
             yield self._writer
+            self._checkpointer.wrote()
 
     # --- JobStore --------------------------------------------------------------
 
@@ -262,6 +268,7 @@ class SqliteJobStore:
             if self._closed:
                 return
             self._closed = True
+            self._checkpointer.close()
             with self._readers_lock:
                 readers, self._readers = self._readers, []
             for conn in [*readers, self._writer]:
