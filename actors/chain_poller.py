@@ -321,9 +321,13 @@ class SubscriptionPollerActor(SupervisedActor):
         stop, every = self._ticker_stop, self._sync_period
 
         def tick() -> None:
-            while not stop.wait(every):
+            # A steady cadence (no drift by the wake-up delay): polls cost the same
+            # whether blocks come or not.
+            due = time.monotonic() + every
+            while not stop.wait(max(due - time.monotonic(), 0.0)):
                 if not self._request_poll():
                     return
+                due = max(due + every, time.monotonic())
 
         threading.Thread(target=tick, name="subscription-poller-tick", daemon=True).start()
 

@@ -7,11 +7,11 @@ next nonce, signed, saved and sent.
 Following the chain: the subscription poller tells each head (``HeadSeen``) with its
 base fee and the transactions behind the Coordinator logs it read. A delivery found
 there succeeded: it is settled with no RPC call (its gas used stays unknown). A
-ticker thread looks up the rest — the receipt of what the logs did not show once
-they could have, or, when several are open, the confirmed nonce first and receipts
-only for nonces the chain has used — and tells the actor what it saw; no lock is
-held while waiting. Without a poller, or when it falls silent, the ticker polls the
-head itself and looks everything up that way.
+ticker thread looks up the rest once the logs could have shown them: the nonce as
+of the last block the logs cover, then receipts only for nonces used by then — and
+tells the actor what it saw; no lock is held while waiting. Without a poller, or
+when it falls silent, the ticker polls the head itself and looks everything up that
+way.
 
 Transactions not mined after ``replace_after_blocks`` blocks are re-signed at the
 same nonce with fees bumped by 12.5 %. Every signed attempt is persisted before it
@@ -99,12 +99,20 @@ class _Simulated:
 
 @dataclass(frozen=True)
 class _Observed:
-    """What the ticker saw: ``confirmed`` (the latest nonce) and receipts only on a new
-    head; on other ticks just the head, so retries run."""
+    """What the ticker saw: ``confirmed`` (the nonce count) and receipts only on a new
+    head; on other ticks just the head, so retries run. ``checked``: the nonces whose
+    receipts were looked for (None: every watched one)."""
 
     head: int
     confirmed: int | None
     receipts: dict[str, Receipt]
+    checked: frozenset[int] | None = None
+    covered_to: int | None = None  # the last block of the poller's logs it went by
+
+    @property
+    def point(self) -> tuple[int, int | None]:
+        """Nothing new to look up until the head or the logs' coverage moves on."""
+        return self.head, self.covered_to
 
 
 @dataclass(frozen=True)
@@ -206,8 +214,7 @@ class WalletActor(SupervisedActor):
         self._log_source: str | None = None
         self._coverage: tuple[int, int] | None = None
         # Read by the ticker thread; replaced whole, never mutated.
-        self._watch: tuple[_Watch, ...] = ()
-        self._holes = False
+        self._watch: tuple[tuple[_Watch, ...], tuple[int, int] | None] = ((), None)
         self._active = False
         self._feed: _Feed | None = None
         self._wake = threading.Event()
@@ -611,7 +618,6 @@ class WalletActor(SupervisedActor):
 
     def _head_seen(self, seen: HeadSeen) -> None:
         """The poller's word: the head, and which transactions its logs show succeeded."""
-        self._feed = _Feed(seen.head, time.monotonic(), seen.base_fee)
         self._head = seen.head
         self._log_source = seen.log_source.lower()
         start, end = seen.logs
@@ -626,6 +632,8 @@ class WalletActor(SupervisedActor):
                 self._finish(item.key, "mined", tx_hash=found.tx_hash,
                              block_number=mined[found.tx_hash])
         self._publish()
+        # Last: the ticker reads the feed, then the watch list published above.
+        self._feed = _Feed(seen.head, time.monotonic(), seen.base_fee)
         self._wake.set()
 
     def _logs_will_tell(self, item: _Live) -> bool:
@@ -659,7 +667,9 @@ class WalletActor(SupervisedActor):
             if receipt is not None:
                 self._settle(item, receipt)
                 return
-        if seen.confirmed is not None and item.nonce < seen.confirmed and item.ever_sent:
+        looked = seen.checked is None or item.nonce in seen.checked or not item.attempts
+        if seen.confirmed is not None and item.nonce < seen.confirmed and item.ever_sent \
+                and looked:
             item.lost += 1
             if item.lost >= LOST_AFTER_HEADS:
                 log.warning("nonce used by another transaction",
@@ -676,7 +686,11 @@ class WalletActor(SupervisedActor):
                     self._send(item)
             return
         if item.sent_head is None:
-            item.sent_head = self._head
+            # Waiting counts from the first head after the send, or, when the poller's logs
+            # will show it, from when they cover the block after the send and did not: the
+            # poller may trail the chain by several blocks, and the transaction is not stuck.
+            if not self._logs_will_tell(item):
+                item.sent_head = self._head
             return
         stuck_for = self._head - item.sent_head
         if stuck_for < self._replace_after:
@@ -768,17 +782,17 @@ class WalletActor(SupervisedActor):
     # --- ticker thread -------------------------------------------------------------
 
     def _publish(self) -> None:
-        self._watch = tuple(
+        # With the coverage it was judged by: the ticker must not pair it with a newer one.
+        self._watch = (tuple(
             _Watch(item.nonce, tuple(a.tx_hash for a in item.attempts),
                    self._logs_will_tell(item))
-            for item in self._live.values() if item.attempts)
-        self._holes = bool(self._free)
+            for item in self._live.values() if item.attempts), self._coverage)
         self._active = bool(self._live or self._ready or self._undelivered)
 
     def _tick_loop(self) -> None:
         """Runs on every head the poller tells, and every poll interval for retries."""
         me = self.actor_ref
-        last_head = -1
+        last: tuple[int, int | None] = (-1, None)
         delay = self._poll_interval
         not_before = 0.0
         while True:
@@ -789,7 +803,7 @@ class WalletActor(SupervisedActor):
             if not self._active or time.monotonic() < not_before:
                 continue
             try:
-                seen = self._look(last_head)
+                seen = self._look(last)
             except RpcError as exc:
                 backoff = max(min(max(delay, self._poll_interval) * 2, MAX_BACKOFF),
                               getattr(exc, "retry_after", None) or 0)
@@ -799,7 +813,7 @@ class WalletActor(SupervisedActor):
                             extra={"error": str(exc), "delay": backoff})
                 continue
             delay = self._poll_interval
-            last_head = seen.head
+            last = seen.point
             try:
                 me.tell(seen)
             except pykka.ActorDeadError:
@@ -812,19 +826,30 @@ class WalletActor(SupervisedActor):
             return None
         return feed.head
 
-    def _look(self, last_head: int) -> _Observed:
+    def _look(self, last: tuple[int, int | None]) -> _Observed:
         fed = self._fed_head()
         head = self._rpc.block_number() if fed is None else fed
-        if head == last_head:
-            return _Observed(head, None, {})
-        watches = self._watch if fed is None else tuple(w for w in self._watch
-                                                        if not w.by_logs)
-        if fed is not None and not self._holes and sum(len(w.hashes) for w in watches) <= 1:
-            # At most one receipt to read: read it, no nonce first.
-            return _Observed(head, None, self._receipts(watches))
-        confirmed = self._rpc.nonce(self.address, "latest")
+        watched, covered = self._watch
+        if fed is None:
+            covered = None
+        covered_to = None if covered is None else covered[1]
+        if (head, covered_to) == last:
+            return _Observed(head, None, {}, covered_to=covered_to)
+        if covered is None:
+            confirmed = self._rpc.nonce(self.address, "latest")
+            watches = watched
+        else:
+            watches = tuple(w for w in watched if not w.by_logs)
+            if not watches:
+                return _Observed(head, None, {}, covered_to=covered_to)
+            # The nonce as of the last block whose logs we have: a transaction of ours
+            # mined by then and not in the logs reverted (or logs nothing); one mined
+            # later is left to the logs still to come.
+            confirmed = self._rpc.nonce(self.address, covered[1])
         return _Observed(head, confirmed,
-                         self._receipts([w for w in watches if w.nonce < confirmed]))
+                         self._receipts([w for w in watches if w.nonce < confirmed]),
+                         None if covered is None else frozenset(w.nonce for w in watches),
+                         covered_to)
 
     def _receipts(self, watches: Iterable[_Watch]) -> dict[str, Receipt]:
         """The receipt of each watched nonce's newest mined attempt."""

@@ -77,7 +77,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--sync-period", type=float, default=0.1,
                    help="chain.snapshot_sync.sync_period of the node (s)")
     p.add_argument("--idle-seconds", type=float, default=3.0,
-                   help="idle window measuring the node's polling rate, subtracted per delivery")
+                   help="each of the two idle windows (before and after the automine "
+                        "deliveries) measuring the node's polling rate, subtracted per delivery")
     p.add_argument("--timeout", type=float, default=60.0, help="bound on each wait (s)")
     p.add_argument("--jitter", type=float, default=1.0,
                    help="random pause of up to this many seconds before each latency sample")
@@ -285,10 +286,20 @@ def function_names() -> dict[str, str]:
     return names
 
 
-def idle_rate(bench: Bench) -> RpcCounts:
-    before = bench.proxy.counts()
-    time.sleep(bench.args.idle_seconds)
-    return bench.proxy.counts() - before
+@dataclass
+class Idle:
+    """Traffic while nothing happens (head polling only) and the seconds it took."""
+
+    counts: RpcCounts = field(default_factory=RpcCounts)
+    seconds: float = 0.0
+
+    def measure(self, bench: Bench) -> None:
+        """Adds one idle window: one before and one after the deliveries halve the error
+        of a poll more or less in a window."""
+        before, started = bench.proxy.counts(), time.monotonic()
+        time.sleep(bench.args.idle_seconds)
+        self.counts = self.counts + (bench.proxy.counts() - before)
+        self.seconds += time.monotonic() - started
 
 
 def latency_rows(label: str, result: Latency, original: str = "-") -> list[Row]:
@@ -304,16 +315,17 @@ def latency_rows(label: str, result: Latency, original: str = "-") -> list[Row]:
     ]
 
 
-def rpc_rows(result: Latency, idle: RpcCounts, idle_seconds: float) -> list[Row]:
+def rpc_rows(result: Latency, idle_window: Idle) -> list[Row]:
     """Per delivery under automine: blocks come only from requests and deliveries, so the
-    idle window (no blocks) holds nothing but head polling, which is taken off."""
+    idle windows (no blocks) hold nothing but head polling, which is taken off."""
     n = len(result.seconds)
+    idle, idle_seconds = idle_window.counts, idle_window.seconds
     scale = result.window / idle_seconds  # idle polling during the delivery window
     net_calls = (result.counts.calls - idle.calls * scale) / n
     net_http = (result.counts.http_requests - idle.http_requests * scale) / n
     say(f"RPC automine: {result.counts.calls} calls / {result.counts.http_requests} HTTP in "
         f"{result.window:.1f} s for {n} deliveries; idle {idle.calls} calls in "
-        f"{idle_seconds:g} s ({dict(idle.by_method)}); by method {dict(result.counts.by_method)}")
+        f"{idle_seconds:.1f} s ({dict(idle.by_method)}); by method {dict(result.counts.by_method)}")
     for target, count in sorted(result.counts.by_target.items(), key=lambda kv: -kv[1]):
         method, to, selector = target.split(" ")
         say(f"  {method} {function_names().get(selector, selector)} @ {to}: "
@@ -505,10 +517,12 @@ def delivery_phases(bench: Bench, workdir: Path) -> None:
     args = bench.args
     with bench.node(workdir / "node-a") as node:
         say("phase 1: automine")
-        idle = idle_rate(bench)
+        idle = Idle()
+        idle.measure(bench)
         auto = latency(bench, node, args.samples)
+        idle.measure(bench)
         bench.rows += latency_rows("automine", auto, "0.20-0.30 s")
-        bench.rows += rpc_rows(auto, idle, args.idle_seconds)
+        bench.rows += rpc_rows(auto, idle)
         if args.automine_burst:
             bench.rows += burst_rows(burst(bench, node, args.automine_burst), blocks=False)
 

@@ -38,6 +38,10 @@ class RpcCounts:
     # eth_call / eth_estimateGas by "method to selector", to tell the contract reads apart
     by_target: Counter[str] = field(default_factory=Counter)
 
+    def __add__(self, other: RpcCounts) -> RpcCounts:
+        return RpcCounts(self.http_requests + other.http_requests, self.calls + other.calls,
+                         self.by_method + other.by_method, self.by_target + other.by_target)
+
     def __sub__(self, other: RpcCounts) -> RpcCounts:
         return RpcCounts(self.http_requests - other.http_requests, self.calls - other.calls,
                          _minus(self.by_method, other.by_method),
@@ -66,6 +70,9 @@ def method_of(entry: Any) -> str:
 def target_of(entry: Any) -> str | None:
     """"eth_call 0xto 0xselector" for calls and gas estimates, else None."""
     method = method_of(entry)
+    if method == "eth_getBlockByNumber":
+        tag = (entry.get("params") or ["?"])[0]
+        return f"{method} {'latest' if tag == 'latest' else 'number'} -"
     if method not in ("eth_call", "eth_estimateGas"):
         return None
     params = entry.get("params") or [{}]

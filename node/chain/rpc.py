@@ -387,8 +387,10 @@ class HttpRpc:
     def estimate_gas(self, tx: dict[str, Any]) -> int:
         return _to_int(self.request("eth_estimateGas", [_tx_param(tx)]), "gas estimate")
 
-    def nonce(self, address: str, block: Literal["latest", "pending"] = "pending") -> int:
-        return _to_int(self.request("eth_getTransactionCount", [address, block]), "nonce")
+    def nonce(self, address: str,
+              block: int | Literal["latest", "pending"] = "pending") -> int:
+        return _to_int(self.request("eth_getTransactionCount", [address, block_param(block)]),
+                       "nonce")
 
     def balance(self, address: str, block: int | Literal["latest"] = "latest") -> int:
         return _to_int(self.request("eth_getBalance", [address, block_param(block)]), "balance")
