@@ -23,6 +23,7 @@ import select
 import socket
 import ssl
 import threading
+import time
 import urllib.parse
 from collections.abc import Iterator
 from typing import Any, NamedTuple
@@ -53,6 +54,8 @@ SERVICE_OUTPUT_PATH = "/service_output"
 SERVICE_RESOURCES_PATH = "/service-resources"
 # Failures that mean "the container or the network let us down".
 _FAULTS = (OSError, ProtocolError)
+# Idle connections younger than this skip the liveness poll before reuse.
+_FRESH_SECONDS = 1.0
 # Failures on a reused connection that show the server dropped it while idle.
 _STALE = (ConnectionResetError, BrokenPipeError, ServerClosed)
 
@@ -152,11 +155,15 @@ class _Pool:
                 conn = self._idle.pop() if self._idle else None
             if conn is None:
                 return self.new(), False
-            if not _looks_closed(conn):
+            # A connection back from a call a moment ago is taken as is (under load that is
+            # every call); one idle for longer is checked first. Either way a request the
+            # server drops unanswered is retried once on a fresh connection.
+            if time.monotonic() - conn.last_used < _FRESH_SECONDS or not _looks_closed(conn):
                 return conn, True
             conn.close()
 
     def put(self, conn: Connection) -> None:
+        conn.last_used = time.monotonic()
         with self._lock:
             if len(self._idle) < self._max_idle:
                 self._idle.append(conn)

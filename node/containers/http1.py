@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import socket
 import ssl
+import struct
 import time
 from collections.abc import Iterator
 from typing import NamedTuple
@@ -91,8 +92,20 @@ def request_bytes(method: str, target: str, host_header: str, headers: dict[str,
     return head + body if body else head
 
 
+def _timeval(seconds: float) -> bytes:
+    whole = int(seconds)
+    return struct.pack("@ll", whole, max(int((seconds - whole) * 1_000_000), 1 if not whole else 0))
+
+
 class Connection:
-    """One TCP (or TLS) connection; one request at a time."""
+    """One TCP (or TLS) connection; one request at a time.
+
+    Plain TCP sockets stay in blocking mode with the deadline set in the kernel
+    (SO_SNDTIMEO/SO_RCVTIMEO): a Python socket timeout would add a ``poll``
+    before every send and receive, and each of those system calls hands the
+    GIL to another thread and back, which the node's busy worker feels. TLS
+    sockets keep Python's timeouts.
+    """
 
     def __init__(self, host: str, port: int, *, tls: ssl.SSLContext | None = None) -> None:
         self.host = host
@@ -100,7 +113,7 @@ class Connection:
         self._tls = tls
         self.sock: socket.socket | None = None
         self._buffer = b""
-        self.reused = False
+        self.last_used = 0.0  # time.monotonic() of the last completed exchange
 
     def connect(self, deadline: Deadline) -> None:
         sock = socket.create_connection((self.host, self.port), timeout=deadline.remaining())
@@ -108,10 +121,20 @@ class Connection:
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             if self._tls is not None:
                 sock = self._tls.wrap_socket(sock, server_hostname=self.host)
+            else:
+                sock.settimeout(None)
         except BaseException:
             sock.close()
             raise
         self.sock = sock
+
+    def _arm(self, sock: socket.socket, deadline: Deadline, option: int) -> None:
+        """Bound the next blocking operation by the time that is left."""
+        left = deadline.remaining()
+        if self._tls is not None:
+            sock.settimeout(left)
+        else:
+            sock.setsockopt(socket.SOL_SOCKET, option, _timeval(left))
 
     def close(self) -> None:
         sock, self.sock = self.sock, None
@@ -125,8 +148,11 @@ class Connection:
         if self.sock is None:
             self.connect(deadline)
         sock = self._socket()
-        sock.settimeout(deadline.remaining())
-        sock.sendall(data)
+        self._arm(sock, deadline, socket.SO_SNDTIMEO)
+        try:
+            sock.sendall(data)
+        except BlockingIOError:
+            raise TimeoutError("timed out sending the request") from None
 
     def read_head(self, deadline: Deadline) -> ResponseHead:
         """Read the final response head (interim 1xx answers are skipped)."""
@@ -166,9 +192,12 @@ class Connection:
 
     def _recv(self, deadline: Deadline) -> bytes:
         sock = self._socket()
-        sock.settimeout(deadline.remaining())
+        self._arm(sock, deadline, socket.SO_RCVTIMEO)
         _quick_ack(sock)
-        return sock.recv(_READ_SIZE)
+        try:
+            return sock.recv(_READ_SIZE)
+        except BlockingIOError:
+            raise TimeoutError("timed out waiting for the response") from None
 
     def _take(self, deadline: Deadline) -> bytes:
         """Buffered bytes if any, else the next read (b"" at EOF)."""

@@ -1,6 +1,7 @@
 """The lean HTTP/1.1 connection against canned server bytes (framing and faults)."""
 
 import socket
+import struct
 import threading
 
 import pytest
@@ -10,6 +11,7 @@ from node.containers.http1 import (
     Deadline,
     ProtocolError,
     ServerClosed,
+    _timeval,
     request_bytes,
 )
 
@@ -143,3 +145,23 @@ def test_silent_server_times_out_within_the_deadline():
     finally:
         conn.close()
         server.stop()
+
+
+def test_kernel_timeouts_are_never_zero_which_would_mean_forever():
+    assert struct.unpack("@ll", _timeval(1e-9)) == (0, 1)
+    assert struct.unpack("@ll", _timeval(2.5)) == (2, 500000)
+
+
+def test_a_peer_that_never_reads_makes_the_send_time_out():
+    listener = socket.create_server(("127.0.0.1", 0))
+    accepted = []
+    threading.Thread(target=lambda: accepted.append(listener.accept()), daemon=True).start()
+    conn = Connection("127.0.0.1", listener.getsockname()[1])
+    try:
+        with pytest.raises(TimeoutError):
+            conn.send(b"x" * (64 << 20), Deadline(0.3))  # far more than the socket buffers
+    finally:
+        conn.close()
+        for peer, _ in accepted:
+            peer.close()
+        listener.close()
