@@ -5,8 +5,8 @@ Startup: replay what the store holds, then (if the startup sync never finished)
 read the existing subscriptions through the Reader in batches, one message per
 batch so a stop request is handled between batches. Steady state: each poll
 reads the latest header (``eth_getBlockByNumber("latest")``: number, hash,
-parent hash, time and base fee in one call; with ``trail_head_blocks`` > 0,
-``eth_blockNumber`` and then the trailing block's header). Per new block, one
+parent hash, time and base fee in one call; with ``trail_head_blocks`` > 0, the
+trailing block's header follows when it is new). Per new block, one
 ``eth_getLogs`` for SubscriptionCreated/Cancelled/Fulfilled and a Reader batch
 only when subscriptions were created — never a re-read of the tracked ones. A
 parent-hash mismatch walks back through the stored block hashes to the common
@@ -291,6 +291,7 @@ class SubscriptionPollerActor(SupervisedActor):
         self._snapshot_runs = 0
         self._step_scheduled = False
         self._head: int | None = None
+        self._logged_block: tuple[int, str] | None = None  # the cursor, if it had logs
         self._lagging = False
         self._ticker_stop = threading.Event()
         self._poll_pending = threading.Event()
@@ -510,20 +511,17 @@ class SubscriptionPollerActor(SupervisedActor):
     def _poll_chain(self) -> None:
         cursor = self.store.state().cursor
         assert cursor is not None
-        latest: Block | None = None
-        if self._trail == 0:
-            # One call gives what eth_blockNumber plus a header fetch would.
-            latest = self._header("latest")
-            head = latest.number
-            self._base_fee = latest.base_fee
-        else:
-            head = self._rpc.block_number()
+        # One call gives what eth_blockNumber plus a header fetch would (with no trailing
+        # blocks, the header of the block to process), and the base fee for the wallet.
+        latest = self._header("latest")
+        head = latest.number
         self._head = head
+        self._base_fee = latest.base_fee
         trailing = max(head - self._trail, 0)
         if trailing >= cursor.number:
             self._lagging = False
         if trailing == cursor.number:
-            if latest is not None and latest.hash != cursor.hash:
+            if trailing == head and latest.hash != cursor.hash:
                 self._rewind()  # replaced by a block at the same height
                 return
             self._heartbeat(cursor.number)
@@ -532,21 +530,30 @@ class SubscriptionPollerActor(SupervisedActor):
             self._behind(trailing)
             return
         target = min(trailing, cursor.number + MAX_LOG_RANGE)
-        header = latest if latest is not None and latest.number == target \
-            else self._header(target)
+        header = latest if latest.number == target else self._header(target)
         if target == cursor.number + 1:
             moved = header.parent_hash != cursor.hash
+            events = None if moved else self._chain.events(cursor.number + 1, target)
+        elif self._logged_block == (cursor.number, cursor.hash.lower()):
+            # The cursor block had logs: reading them again with the range shows whether it
+            # is still on the chain the range comes from, with no header fetch.
+            events = self._chain.events(cursor.number, target)
+            again = [e for e in events if e.block == cursor.number]
+            moved = not again or any(e.block_hash != cursor.hash.lower() for e in again)
+            events = [e for e in events if e.block != cursor.number]
         else:
             moved = self._header(cursor.number).hash != cursor.hash
-        if moved:
+            events = None if moved else self._chain.events(cursor.number + 1, target)
+        if moved or events is None:
             self._rewind()
             return
-        events = self._chain.events(cursor.number + 1, target)
         if any(e.block == target and e.block_hash != header.hash.lower() for e in events):
             log.info("logs came from another fork; reading again", extra={"block": target})
             return
         self._apply(cursor.number + 1, BlockRef(target, header.hash, header.timestamp), events,
                     synced=target == trailing)
+        self._logged_block = (target, header.hash.lower()) \
+            if any(e.block == target for e in events) else None
         if target < trailing:
             self._request_poll()
 
@@ -643,6 +650,7 @@ class SubscriptionPollerActor(SupervisedActor):
     # --- reorgs ---------------------------------------------------------------------
 
     def _rewind(self) -> None:
+        self._logged_block = None
         ancestor = self._common_ancestor()
         if ancestor is None:
             log.warning("reorg deeper than the stored block window; syncing afresh",

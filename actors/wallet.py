@@ -29,7 +29,7 @@ from collections import deque
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 import msgspec
 import pykka
@@ -74,6 +74,9 @@ FEE_TTL = 1.0  # seconds a fee suggestion is reused for new transactions
 TIP_TTL = 60.0
 # No HeadSeen for this long (the poller heartbeats every second): poll the head ourselves.
 FEED_SILENCE = 3.0
+# A sent transaction the poller's logs have not settled after this long is looked up
+# like one sent with no poller (logs held back by trailing blocks on a quiet chain).
+LOGS_PATIENCE = 15.0
 # A nonce the chain has used without any of our attempts mined must be seen so on
 # this many new heads before we re-sign (load-balanced RPCs can lag on receipts).
 LOST_AFTER_HEADS = 2
@@ -107,19 +110,22 @@ class _Observed:
     confirmed: int | None
     receipts: dict[str, Receipt]
     checked: frozenset[int] | None = None
-    covered_to: int | None = None  # the last block of the poller's logs it went by
+    # Nothing new to look up until this changes: the head, and when following the
+    # poller, the logs' coverage and what is to be looked up how.
+    point: tuple[Any, ...] = ()
 
-    @property
-    def point(self) -> tuple[int, int | None]:
-        """Nothing new to look up until the head or the logs' coverage moves on."""
-        return self.head, self.covered_to
+
+# How a sent transaction is followed: wait for the poller's logs to show it; read the
+# nonce as of the last block they cover (then the receipt if that used it); or read the
+# latest nonce (then the receipt) like a wallet with no poller.
+WatchMode = Literal["logs", "covered", "latest"]
 
 
 @dataclass(frozen=True)
 class _Watch:
     nonce: int
     hashes: tuple[str, ...]  # oldest first
-    by_logs: bool = False  # the poller's logs will show it if it succeeds: no look-up yet
+    mode: WatchMode = "latest"
 
 
 @dataclass(frozen=True)
@@ -151,6 +157,7 @@ class _Live:
     # The wallet's head when the first / newest attempt at this nonce was accepted.
     first_sent_at: int | None = None
     sent_at: int | None = None
+    sent_time: float | None = None  # monotonic, the newest accepted attempt
 
     @property
     def ever_sent(self) -> bool:
@@ -460,6 +467,7 @@ class WalletActor(SupervisedActor):
         item.unsent = False
         item.failures = 0
         item.sent_at = self._head
+        item.sent_time = time.monotonic()
         if item.first_sent_at is None:
             item.first_sent_at = self._head
         # Counted from the first head seen after the send: ``self._head`` may be a poll old,
@@ -534,7 +542,7 @@ class WalletActor(SupervisedActor):
         item.nonce = self._take_nonce()
         item.attempts = []
         item.lost = 0
-        item.first_sent_at = item.sent_at = None
+        item.first_sent_at = item.sent_at = item.sent_time = None
         log.warning("re-signing with a new nonce", extra={"key": item.key, "old_nonce": old,
                                                            "nonce": item.nonce})
         self._sign_current(item)
@@ -636,16 +644,22 @@ class WalletActor(SupervisedActor):
         self._feed = _Feed(seen.head, time.monotonic(), seen.base_fee)
         self._wake.set()
 
-    def _logs_will_tell(self, item: _Live) -> bool:
-        """Whether the poller's logs will show this transaction if it succeeds: until they
-        cover the block after the one we knew when sending, no look-up is needed."""
+    def _watch_mode(self, item: _Live) -> WatchMode:
+        """The poller's logs show a delivery that succeeded: until they cover the block
+        after the one we knew when sending, nothing is looked up; then the nonce as of
+        their last block tells whether it was mined by then without logs (reverted).
+        Logs held back by trailing blocks on a chain that stopped making blocks would
+        never come: after LOGS_PATIENCE, the latest nonce."""
         covered = self._coverage
-        if covered is None or item.first_sent_at is None or item.sent_at is None \
-                or item.request.to.lower() != self._log_source:
-            return False
-        if item.first_sent_at + 1 < covered[0]:
-            return False  # it may have been mined in blocks whose logs we never saw
-        return covered[1] <= item.sent_at
+        if covered is None:
+            return "latest"
+        if item.sent_time is not None and time.monotonic() - item.sent_time > LOGS_PATIENCE:
+            return "latest"
+        if item.first_sent_at is None or item.sent_at is None \
+                or item.request.to.lower() != self._log_source \
+                or item.first_sent_at + 1 < covered[0]:  # mined, maybe, in logs never seen
+            return "covered"
+        return "logs" if covered[1] <= item.sent_at else "covered"
 
     def _observed(self, seen: _Observed) -> None:
         self._head = seen.head
@@ -689,7 +703,7 @@ class WalletActor(SupervisedActor):
             # Waiting counts from the first head after the send, or, when the poller's logs
             # will show it, from when they cover the block after the send and did not: the
             # poller may trail the chain by several blocks, and the transaction is not stuck.
-            if not self._logs_will_tell(item):
+            if self._watch_mode(item) != "logs":
                 item.sent_head = self._head
             return
         stuck_for = self._head - item.sent_head
@@ -785,14 +799,14 @@ class WalletActor(SupervisedActor):
         # With the coverage it was judged by: the ticker must not pair it with a newer one.
         self._watch = (tuple(
             _Watch(item.nonce, tuple(a.tx_hash for a in item.attempts),
-                   self._logs_will_tell(item))
+                   self._watch_mode(item))
             for item in self._live.values() if item.attempts), self._coverage)
         self._active = bool(self._live or self._ready or self._undelivered)
 
     def _tick_loop(self) -> None:
         """Runs on every head the poller tells, and every poll interval for retries."""
         me = self.actor_ref
-        last: tuple[int, int | None] = (-1, None)
+        last: tuple[Any, ...] = ()
         delay = self._poll_interval
         not_before = 0.0
         while True:
@@ -826,30 +840,29 @@ class WalletActor(SupervisedActor):
             return None
         return feed.head
 
-    def _look(self, last: tuple[int, int | None]) -> _Observed:
+    def _look(self, last: tuple[Any, ...]) -> _Observed:
         fed = self._fed_head()
         head = self._rpc.block_number() if fed is None else fed
         watched, covered = self._watch
-        if fed is None:
-            covered = None
-        covered_to = None if covered is None else covered[1]
-        if (head, covered_to) == last:
-            return _Observed(head, None, {}, covered_to=covered_to)
-        if covered is None:
+        if fed is None or covered is None:
+            # No poller to go by: the latest nonce on each new head, as ever.
+            if (head,) == last:
+                return _Observed(head, None, {}, point=last)
             confirmed = self._rpc.nonce(self.address, "latest")
-            watches = watched
-        else:
-            watches = tuple(w for w in watched if not w.by_logs)
-            if not watches:
-                return _Observed(head, None, {}, covered_to=covered_to)
-            # The nonce as of the last block whose logs we have: a transaction of ours
-            # mined by then and not in the logs reverted (or logs nothing); one mined
-            # later is left to the logs still to come.
-            confirmed = self._rpc.nonce(self.address, covered[1])
+            return _Observed(head, confirmed,
+                             self._receipts([w for w in watched if w.nonce < confirmed]),
+                             point=(head,))
+        watches = tuple(w for w in watched if w.mode != "logs")
+        point = (head, covered[1], tuple((w.nonce, w.mode) for w in watches))
+        if point == last or not watches:
+            return _Observed(head, None, {}, point=point)
+        # A transaction of ours mined by the last block the logs cover and not in them
+        # reverted (or logs nothing); one mined later is left to the logs still to come.
+        latest = any(w.mode == "latest" for w in watches)
+        confirmed = self._rpc.nonce(self.address, "latest" if latest else covered[1])
         return _Observed(head, confirmed,
                          self._receipts([w for w in watches if w.nonce < confirmed]),
-                         None if covered is None else frozenset(w.nonce for w in watches),
-                         covered_to)
+                         frozenset(w.nonce for w in watches), point)
 
     def _receipts(self, watches: Iterable[_Watch]) -> dict[str, Receipt]:
         """The receipt of each watched nonce's newest mined attempt."""

@@ -91,6 +91,11 @@ class MessageLog:
         return bool(self.all(SnapshotDone))
 
 
+def mine(chain: ChainSession, blocks: int) -> None:
+    for _ in range(blocks):
+        chain.rpc("evm_mine")
+
+
 class PollerHarness:
     """A consumer and a poller on one directory; the poller can be restarted."""
 
@@ -114,6 +119,12 @@ class PollerHarness:
     def start_consumer(self) -> None:
         self.consumer = Recorder.start(self._ctx(CONSUMER), self.log)
         self.directory.register(CONSUMER, self.consumer)
+
+    def listen(self, name: str) -> MessageLog:
+        """Another recording actor, under ``name`` (e.g. the poller's head listener)."""
+        log = MessageLog()
+        self.directory.register(name, Recorder.start(self._ctx(name), log))
+        return log
 
     def stop_consumer(self) -> None:
         assert self.consumer is not None

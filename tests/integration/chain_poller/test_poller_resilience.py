@@ -7,6 +7,7 @@ import time
 
 import pytest
 
+from actors.chain_poller import Poll
 from node.chain.deployment import deploy_suite
 from node.chain.devchain import AnvilProcess
 from node.chain.poller_messages import Rewound, SubscriptionCancelled, SubscriptionsSeen
@@ -15,6 +16,7 @@ from tests.chain_support import DEPLOYER_KEY, ChainSession
 from tests.contracts.helpers import create_subscription, request_callback, subscription_consumer
 from tests.integration.chain_poller.support import (
     MessageLog,
+    mine,
     poller_harness,
     rate_limiting_proxy,
 )
@@ -29,11 +31,6 @@ def wait_until(predicate: object, timeout: float, what: str) -> None:
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out waiting for {what}")
         time.sleep(0.05)
-
-
-def mine(chain: ChainSession, blocks: int) -> None:
-    for _ in range(blocks):
-        chain.rpc("evm_mine")
 
 
 def test_reorg_rewinds_to_the_common_ancestor_and_ends_in_the_chains_state(
@@ -71,6 +68,40 @@ def test_reorg_rewinds_to_the_common_ancestor_and_ends_in_the_chains_state(
         assert (latest[replacement].period, latest[replacement].frequency) == (90, 9)
         status = harness.status()
         assert status.tracked == 2 and status.highest_id == replacement
+        assert not harness.failures
+
+
+@pytest.mark.parametrize("replacement_logs", [True, False])
+def test_a_replaced_cursor_block_is_caught_when_several_blocks_come_at_once(
+        fresh_chain: ChainSession, db_path: str, replacement_logs: bool) -> None:
+    """The poller's cursor block had logs, so a range read checks it through those logs
+    instead of its header: a fork that replaced it (with other logs, or none) rewinds."""
+    with poller_harness(fresh_chain, db_path, sync_period=3600) as harness:
+        harness.start_poller()  # polls once at start; then only when told to
+        harness.log.wait_for(MessageLog.snapshot_done, what="SnapshotDone")
+        snapshot = fresh_chain.snapshot()
+        dropped = create_subscription(fresh_chain, frequency=5, period=30)
+        harness.tell_poller(Poll())
+        harness.wait_synced_to(fresh_chain.w3.eth.block_number)
+
+        fresh_chain.revert(snapshot)
+        if replacement_logs:
+            assert create_subscription(fresh_chain, frequency=9, period=90) == dropped
+        else:
+            mine(fresh_chain, 1)
+        mine(fresh_chain, 2)  # the range the next poll reads starts at the cursor
+        harness.tell_poller(Poll())
+        harness.log.wait_for(lambda log: bool(log.all(Rewound)), what="Rewound")
+        harness.tell_poller(Poll())
+        harness.wait_synced_to(fresh_chain.w3.eth.block_number)
+
+        latest = harness.log.subscriptions()
+        if replacement_logs:
+            assert (latest[dropped].period, latest[dropped].frequency) == (90, 9)
+            assert harness.status().tracked == 1
+        else:
+            assert not latest[dropped].exists
+            assert harness.status().tracked == 0
         assert not harness.failures
 
 

@@ -9,6 +9,7 @@ import pytest
 
 from node.chain.poller_messages import (
     ChainHead,
+    HeadSeen,
     IntervalFulfilled,
     SnapshotDone,
     SubscriptionCancelled,
@@ -25,7 +26,7 @@ from tests.contracts.helpers import (
     request_callback,
     subscription_consumer,
 )
-from tests.integration.chain_poller.support import CONSUMER, MessageLog, poller_harness
+from tests.integration.chain_poller.support import CONSUMER, MessageLog, mine, poller_harness
 
 pytestmark = pytest.mark.chain
 
@@ -97,6 +98,37 @@ def test_new_cancelled_and_fulfilled_subscriptions_are_reported(
         assert fulfilled[0].block_time == block["timestamp"]
         heads = harness.log.all(ChainHead)
         assert heads[-1].block == head and heads[-1].synced
+        assert not harness.failures
+
+
+def test_trailing_blocks_hold_new_blocks_back_and_the_head_listener_hears_each_head(
+        fresh_chain: ChainSession, db_path: str) -> None:
+    with poller_harness(fresh_chain, db_path, trail_head_blocks=2,
+                        head_listener="listener") as harness:
+        heads = harness.listen("listener")
+        harness.start_poller()
+        harness.log.wait_for(MessageLog.snapshot_done, what="SnapshotDone")
+        created = request_callback(fresh_chain)
+        block = fresh_chain.w3.eth.block_number
+        request_tx = "0x" + bytes(fresh_chain.w3.eth.get_block(block)["transactions"][0]).hex()
+
+        # The listener hears the new head; the block is not processed while it is the head.
+        heads.wait_for(lambda log: any(m.head == block for m in log.all(HeadSeen)),
+                       what="a HeadSeen at the request's block")
+        assert created not in harness.log.subscriptions()
+        assert all(m.logs[1] <= block - 2 for m in heads.all(HeadSeen))
+
+        mine(fresh_chain, 2)
+        harness.wait_synced_to(block)
+        seen = [m for m in harness.log.all(SubscriptionsSeen) if not m.snapshot]
+        assert [(s.id, m.block, m.created) for m in seen for s in m.subscriptions] == [
+            (created, block, True)]
+        heads.wait_for(lambda log: any(m.logs[0] <= block <= m.logs[1]
+                                       for m in log.all(HeadSeen)), what="the logs' HeadSeen")
+        told = next(m for m in heads.all(HeadSeen) if m.logs[0] <= block <= m.logs[1])
+        assert told.logged == ((request_tx, block),)
+        assert told.head == block + 2 and told.base_fee is not None
+        assert told.log_source == fresh_chain.deployment.coordinator
         assert not harness.failures
 
 
