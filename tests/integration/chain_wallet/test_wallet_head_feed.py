@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+import actors.wallet
 from actors.base import ChildContext
 from actors.chain_poller import SubscriptionPollerActor
 from node.chain import seed_load
@@ -34,7 +35,8 @@ CONSUMER = "poller-consumer"
 
 
 @contextlib.contextmanager
-def feeding_poller(chain: ChainSession, wallet: Wallet, db_path: Path) -> Iterator[None]:
+def feeding_poller(chain: ChainSession, wallet: Wallet, db_path: Path, *,
+                   trail: int = 0) -> Iterator[None]:
     """A poller on the wallet's directory telling it every head; returns once the wallet
     follows them."""
     consumer = Recorder.start(ChildContext(CONSUMER, 1, wallet.directory, wallet.failures.append),
@@ -46,7 +48,7 @@ def feeding_poller(chain: ChainSession, wallet: Wallet, db_path: Path) -> Iterat
         ChildContext("poller", 1, wallet.directory, wallet.failures.append), rpc=rpc,
         coordinator_address=chain.deployment.coordinator,
         reader_address=chain.deployment.reader, db=db, consumer=CONSUMER,
-        trail_head_blocks=0, batch_sleep=0.01, sync_period=0.05, head_listener="wallet")
+        trail_head_blocks=trail, batch_sleep=0.01, sync_period=0.05, head_listener="wallet")
     try:
         wait_until(lambda: wallet.status().fed, 20, "the wallet to follow the poller")
         yield
@@ -121,3 +123,20 @@ def test_a_silent_poller_leaves_the_wallet_polling_the_chain_itself(chain: Chain
     receipt = chain.w3.eth.get_transaction_receipt(outcome.tx_hash)  # type: ignore[arg-type]
     assert receipt["gasUsed"] == outcome.gas_used
     assert spent.get("eth_blockNumber", 0) >= 1 and spent.get("eth_getTransactionReceipt"), spent
+
+
+def test_logs_held_back_on_a_chain_that_stopped_are_not_waited_for(
+        chain: ChainSession, db_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Automine makes no block after the delivery's: with two trailing blocks the poller's
+    # logs never reach it, so the wallet looks it up itself once its patience is over.
+    monkeypatch.setattr(actors.wallet, "LOGS_PATIENCE", 1.0)
+    key, (to, data) = new_delivery(chain)
+    with running_wallet(chain.anvil.rpc_url, db_path) as wallet, \
+            feeding_poller(chain, wallet, db_path, trail=2):
+        outcome, spent = send_and_count(wallet, key, to, data)
+
+    assert outcome.status == "mined", outcome
+    receipt = chain.w3.eth.get_transaction_receipt(outcome.tx_hash)  # type: ignore[arg-type]
+    assert receipt["gasUsed"] == outcome.gas_used  # from the receipt, not the logs
+    assert chain.w3.eth.block_number == outcome.block_number  # no later block came
+    assert "eth_blockNumber" not in spent, spent  # the poller still told the heads
