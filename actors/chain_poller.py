@@ -616,7 +616,7 @@ class SubscriptionPollerActor(SupervisedActor):
             return
         message = HeadSeen(head=self._head, base_fee=self._base_fee,
                            log_source=self._chain.coordinator.address, logs=logs,
-                           logged=logged)
+                           logged=logged, heartbeat=max(HEARTBEAT_EVERY, self._sync_period))
         try:
             self.ctx.directory.tell(self._listener, message)
         except ActorUnavailable:

@@ -72,7 +72,8 @@ FEE_TTL = 1.0  # seconds a fee suggestion is reused for new transactions
 # The priority fee suggestion changes slowly; with the base fee of the head the poller
 # read, it is refreshed this often, and at once for replacements and fee refusals.
 TIP_TTL = 60.0
-# No HeadSeen for this long (the poller heartbeats every second): poll the head ourselves.
+# No HeadSeen for this long (or three of the poller's heartbeat periods, if longer):
+# poll the head ourselves.
 FEED_SILENCE = 3.0
 # A sent transaction the poller's logs have not settled after this long is looked up
 # like one sent with no poller (logs held back by trailing blocks on a quiet chain).
@@ -135,6 +136,10 @@ class _Feed:
     head: int
     at: float  # monotonic time it was told
     base_fee: int | None
+    silence: float = FEED_SILENCE  # no HeadSeen for this long: the poller is not there
+
+    def fresh(self, now: float) -> bool:
+        return now - self.at < self.silence
 
 
 @dataclass
@@ -591,7 +596,7 @@ class WalletActor(SupervisedActor):
     def _fees(self, *, fresh: bool = False) -> Fees:
         now = time.monotonic()
         feed = self._feed
-        if feed is not None and feed.base_fee is not None and now - feed.at < FEED_SILENCE:
+        if feed is not None and feed.base_fee is not None and feed.fresh(now):
             tip = self._tip(fresh=fresh)
             if tip is not None:
                 # Twice the base fee: room for it to rise for several blocks.
@@ -641,7 +646,8 @@ class WalletActor(SupervisedActor):
                              block_number=mined[found.tx_hash])
         self._publish()
         # Last: the ticker reads the feed, then the watch list published above.
-        self._feed = _Feed(seen.head, time.monotonic(), seen.base_fee)
+        self._feed = _Feed(seen.head, time.monotonic(), seen.base_fee,
+                           max(FEED_SILENCE, 3 * seen.heartbeat))
         self._wake.set()
 
     def _watch_mode(self, item: _Live) -> WatchMode:
@@ -836,7 +842,7 @@ class WalletActor(SupervisedActor):
     def _fed_head(self) -> int | None:
         """The head the poller told, unless it has been silent too long."""
         feed = self._feed
-        if feed is None or time.monotonic() - feed.at >= FEED_SILENCE:
+        if feed is None or not feed.fresh(time.monotonic()):
             return None
         return feed.head
 

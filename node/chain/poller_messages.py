@@ -85,6 +85,7 @@ class HeadSeen(msgspec.Struct, frozen=True, tag=True):
     log_source: str
     logs: tuple[int, int]
     logged: tuple[tuple[str, int], ...] = ()  # (transaction hash, block)
+    heartbeat: float = 1.0  # seconds at most to the next HeadSeen while polls succeed
 
 
 PollerEvent = (

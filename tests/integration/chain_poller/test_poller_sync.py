@@ -129,6 +129,7 @@ def test_trailing_blocks_hold_new_blocks_back_and_the_head_listener_hears_each_h
         assert told.logged == ((request_tx, block),)
         assert told.head == block + 2 and told.base_fee is not None
         assert told.log_source == fresh_chain.deployment.coordinator
+        assert told.heartbeat == 1.0  # the next HeadSeen within a second (polls every 0.05 s)
         assert not harness.failures
 
 
