@@ -11,7 +11,9 @@ bash .ci/build-test-images.sh       # the example workflow image (built locally,
 
 work=.quickstart
 mkdir -p "$work"
-rm -f "$work/chain.json"
+# Each run starts a new dev chain, so what the node kept about the last one (chain cursor,
+# claims, wallet transactions, jobs) no longer applies.
+rm -rf "$work/chain.json" "$work/data"
 .venv/bin/infernet-node devchain --write-config "$work/chain.json" >"$work/devchain.log" 2>&1 &
 devchain=$!
 trap 'kill "$devchain" 2>/dev/null || true; wait "$devchain" 2>/dev/null || true' EXIT
