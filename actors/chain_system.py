@@ -28,6 +28,7 @@ from node.config.schema import Config
 from node.guardian import GuardianRules
 from node.store.base import JobStore
 from node.store.chain_db import ChainDb, chain_db_path
+from node.store.chain_identity import ChainIdentity, open_chain_db
 from node.store.claim_store import ClaimStore
 
 log = logging.getLogger(__name__)
@@ -66,6 +67,7 @@ def build_chain(config: Config, *, directory: Directory, board: Board, rules: Gu
     rpc = HttpRpc(chain.rpc_url)
     try:
         chain_id = rpc.chain_id()
+        genesis = rpc.block(0).hash
         addresses = Registry(rpc, chain.registry_address).addresses()
     except RpcError as exc:
         rpc.close()
@@ -73,7 +75,8 @@ def build_chain(config: Config, *, directory: Directory, board: Board, rules: Gu
             f"cannot read the Registry at {chain.registry_address} through chain.rpc_url "
             f"({exc.kind}: {exc.message})") from exc
     node_address = str(Account.from_key(wallet.private_key).address)
-    db = ChainDb(chain_db_path(config.store.data_dir))
+    # State kept for another chain (a dev chain started afresh, another network) is set aside.
+    db, _ = open_chain_db(chain_db_path(config.store.data_dir), ChainIdentity(chain_id, genesis))
     claims = ClaimStore(db)
     resolver = ContainerIdResolver([c.id for c in config.containers])
     key = wallet.private_key
