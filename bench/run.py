@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
 import subprocess
 import sys
@@ -135,6 +136,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     rows: list[Row] = []
     notes: list[str] = []
+    load_at_start = os.getloadavg()[0]
     with ExitStack() as stack:
         workdir = Path(tempfile.mkdtemp(prefix="bench-offchain-"))
         say(f"workdir {workdir}; echo via {'subprocess' if args.no_docker else 'Docker'}")
@@ -228,6 +230,9 @@ def main(argv: list[str] | None = None) -> int:
         if not args.keep_workdir:
             stack.callback(subprocess.run, ["rm", "-rf", str(workdir)], check=False)
 
+    notes.append(f"machine: {os.cpu_count()} CPUs, load average {load_at_start:.2f} at start and "
+                 f"{os.getloadavg()[0]:.2f} at the end; other work on the machine lowers the "
+                 "rates and lengthens the tails")
     print(render(rows))
     for note in notes:
         print(f"note: {note}")
