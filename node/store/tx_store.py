@@ -5,14 +5,21 @@ One row per idempotency key (``wallet_tx``) and one per signed attempt
 after a crash the same bytes (same hash) are sent again rather than signed anew.
 Rows belong to one sender address: a node that changes its key does not replay
 another key's transactions.
+
+Decided transactions are pruned (``prune``) once they were decided longer ago than
+the retention and their outcome reached the requester, unless the requester says
+it may still ask for the key again: the stored outcome is what answers a repeated
+key without a second send. In-flight and unnotified rows are never pruned.
 """
 
 from __future__ import annotations
 
 import sqlite3
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Collection, Sequence
 from typing import Any
+
+import msgspec
 
 from node.chain.tx import (
     FINAL_STATES,
@@ -75,6 +82,12 @@ _FINAL = ",".join(f"'{s}'" for s in FINAL_STATES)
 
 class UnknownTransaction(KeyError):
     pass
+
+
+class Pruned(msgspec.Struct, frozen=True):
+    transactions: int
+    attempts: int
+    kept: int  # old enough, but still in use by their requester
 
 
 def _tx(row: Any) -> TxRecord:
@@ -193,6 +206,28 @@ class TxStore:
         with self._db.transaction() as conn:
             conn.execute("UPDATE wallet_tx SET reply_to=? WHERE sender=? AND key=?",
                          (reply_to, self._sender, key))
+
+    def prune(self, *, retention: float, limit: int,
+              in_use: Callable[[Sequence[str]], Collection[str]] | None = None) -> Pruned:
+        """Deletes up to ``limit`` decided and notified transactions (with their attempts)
+        decided more than ``retention`` seconds ago, oldest first, except the keys
+        ``in_use`` returns (asked within the same database transaction)."""
+        before = self._clock() - retention
+        with self._db.transaction() as conn:
+            rows = conn.execute(
+                "SELECT rowid, key FROM wallet_tx WHERE sender=? AND updated_at < ?"
+                f" AND notified=1 AND state IN ({_FINAL}) ORDER BY updated_at LIMIT ?",
+                (self._sender, before, limit)).fetchall()
+            keep = set(in_use([str(r[1]) for r in rows])) if in_use is not None and rows \
+                else set()
+            doomed = [(int(rowid), str(key)) for rowid, key in rows if key not in keep]
+            attempts = conn.executemany(
+                "DELETE FROM wallet_attempt WHERE sender=? AND key=?",
+                [(self._sender, key) for _, key in doomed]).rowcount
+            conn.executemany("DELETE FROM wallet_tx WHERE rowid=?",
+                             [(rowid,) for rowid, _ in doomed])
+        return Pruned(transactions=len(doomed), attempts=max(attempts, 0),
+                      kept=len(rows) - len(doomed))
 
     # --- reads ----------------------------------------------------------------
 
