@@ -16,6 +16,12 @@ attempt says so in one final log line. A revert is sorted by its meaning:
 terminal for the subscription (stop tracking), terminal for the interval (skip
 it), or worth retrying later (e.g. SubscriptionNotActive while the chain
 catches up).
+
+Settled claims are pruned on a chain head at most every ``PRUNE_EVERY`` seconds,
+``PRUNE_BATCH`` at a time, once nothing can look them up any more and they are
+older than the retention (the rule: ``node.store.claim_store``). Each claim
+carries the chain time its interval stops being reachable (``closes_at``); a
+cancellation brings it forward for every claim of the subscription.
 """
 
 from __future__ import annotations
@@ -25,7 +31,7 @@ import logging
 import threading
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -72,6 +78,22 @@ log = logging.getLogger(__name__)
 SCHEDULER = "chain-scheduler"
 WALLET = "wallet"
 CHAIN_CLIENT = "chain"  # the client key on-chain jobs are stored under
+PRUNE_EVERY = 600.0  # seconds between prune runs
+PRUNE_BATCH = 5000  # claims deleted per run at most (a backlog goes over several runs)
+
+
+def delivery_key(claim: str, attempt: int) -> str:
+    """The wallet key of a claim's delivery attempt (its approval adds ``/approve``)."""
+    return f"{claim}/{attempt}"
+
+
+def wallet_keys_in_use(claims: ClaimStore, tx_keys: Iterable[str]) -> set[str]:
+    """The wallet keys among ``tx_keys`` that belong to an open claim: a restarted
+    scheduler sends them again, and must get the stored outcome back rather than a
+    second transaction, so the wallet keeps them whatever their age. A settled claim
+    never sends again, and its retries use new keys."""
+    open_keys = claims.open_keys()
+    return {key for key in tx_keys if key.split("/", 1)[0] in open_keys}
 
 
 class Tick(msgspec.Struct, frozen=True, tag=True):
@@ -138,6 +160,7 @@ class ChainSchedulerActor(SupervisedActor):
         retry_delay: float = 2.0,
         batch_limit: int = 50,
         tick_every: float = 0.5,
+        retention: float | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
         super().__init__(ctx)
@@ -157,6 +180,9 @@ class ChainSchedulerActor(SupervisedActor):
         self._batch_limit = batch_limit
         self._tick_every = tick_every
         self._clock = clock
+        # Settled claims older than this may be pruned (None: kept for ever).
+        self._retention = retention
+        self._prune_at = 0.0
         self._tracked: dict[int, _Tracked] = {}
         self._wakeups: list[tuple[int, int]] = []  # (chain time, subscription id)
         self._open: dict[str, Claim] = {}  # claim key -> open claim
@@ -215,6 +241,7 @@ class ChainSchedulerActor(SupervisedActor):
             self._head = max(self._head, message.block)
             self._run_due()
             self._run_retries()
+            self._prune()
         elif isinstance(message, SubscriptionsSeen):
             self._chain_time = max(self._chain_time, message.block_time)
             for sub in message.subscriptions:
@@ -223,7 +250,7 @@ class ChainSchedulerActor(SupervisedActor):
                 if message.created and sub.id in self._tracked:
                     self._fulfilments[sub.id] = _Fulfilments()
         elif isinstance(message, SubscriptionCancelled):
-            self._untrack(message.sub_id, "cancelled")
+            self._cancelled(message.sub_id)
         elif isinstance(message, IntervalFulfilled):
             self._fulfilled(message)
         elif isinstance(message, JobFinished):
@@ -249,6 +276,9 @@ class ChainSchedulerActor(SupervisedActor):
     # --- tracking -------------------------------------------------------------------
 
     def _seen(self, sub: Subscription) -> None:
+        if sub.cancelled and sub.id in self._tracked:
+            self._cancelled(sub.id)
+            return
         if not sub.exists or sub.cancelled:
             self._untrack(sub.id, "cancelled" if sub.cancelled else "gone")
             return
@@ -278,6 +308,12 @@ class ChainSchedulerActor(SupervisedActor):
         if self._tracked.pop(sub_id, None) is not None:
             log.info("subscription no longer tracked",
                      extra={"subscription_id": sub_id, "reason": reason})
+
+    def _cancelled(self, sub_id: int) -> None:
+        """Cancelled for good: none of its claims will be looked up again."""
+        self._untrack(sub_id, "cancelled")
+        if self._chain_time > 0:
+            self._claims.close_subscription(f"sub:{sub_id}", self._chain_time)
 
     def _fulfilled(self, event: IntervalFulfilled) -> None:
         tracked = self._tracked.get(event.sub_id)
@@ -413,14 +449,15 @@ class ChainSchedulerActor(SupervisedActor):
 
     def _claim(self, key: str, item: _Due) -> Claim:
         return Claim(key=key, sub_key=item.tracked.key, interval=item.interval,
-                     state="claimed", attempts=item.attempts)
+                     state="claimed", attempts=item.attempts,
+                     closes_at=item.tracked.sub.interval_end(item.interval))
 
     def _start_job(self, item: _Due, inputs: bytes) -> None:
         sub = item.tracked.sub
         job_id = str(uuid.uuid4())
-        claim = Claim(key=claim_key(item.tracked.key, item.interval), sub_key=item.tracked.key,
-                      interval=item.interval, state="claimed", attempts=item.attempts + 1,
-                      job_id=job_id)
+        claim = msgspec.structs.replace(
+            self._claim(claim_key(item.tracked.key, item.interval), item),
+            attempts=item.attempts + 1, job_id=job_id)
         self._store_claim(claim)
         spec = JobSpec(id=job_id, client=CHAIN_CLIENT, containers=item.tracked.containers,
                        data=msgspec.Raw(msgspec.json.encode(inputs.hex())),
@@ -460,7 +497,7 @@ class ChainSchedulerActor(SupervisedActor):
         calldata = self._calldata(claim, payload.delegated, encoded)
         if calldata is None:
             return
-        tx_key = f"{claim.key}/{claim.attempts}"
+        tx_key = delivery_key(claim.key, claim.attempts)
         claim = msgspec.structs.replace(
             claim, state="delivering",
             payload=encode_payload(ClaimPayload(delegated=payload.delegated, calldata=calldata,
@@ -606,7 +643,7 @@ class ChainSchedulerActor(SupervisedActor):
             payload = decode_payload(claim.payload)
             if payload.calldata is not None:
                 # The result is known; only the delivery is tried again, under a new key.
-                tx_key = f"{claim.key}/{claim.attempts + 1}"
+                tx_key = delivery_key(claim.key, claim.attempts + 1)
                 claim = msgspec.structs.replace(claim, state="delivering",
                                                 attempts=claim.attempts + 1,
                                                 payload=encode_payload(msgspec.structs.replace(
@@ -638,6 +675,18 @@ class ChainSchedulerActor(SupervisedActor):
         if tracked is not None and claim.interval >= tracked.sub.frequency:
             self._untrack(tracked.sub.id, "last interval settled")
 
+    def _prune(self) -> None:
+        """Deletes settled claims nothing can look up any more (bounded, now and then)."""
+        now = self._clock()
+        if self._retention is None or self._chain_time <= 0 or now < self._prune_at:
+            return
+        self._prune_at = now + PRUNE_EVERY
+        removed = self._claims.prune(chain_time=self._chain_time, retention=self._retention,
+                                     limit=PRUNE_BATCH)
+        if removed:
+            log.info("settled claims pruned", extra={"claims": removed,
+                                                     "chain_time": self._chain_time})
+
     def _store_claim(self, claim: Claim) -> None:
         self._claims.put(claim)
         self._open[claim.key] = claim
@@ -659,9 +708,13 @@ class ChainSchedulerActor(SupervisedActor):
                      extra={"claim": key, "state": existing.state, "job_id": request.job_id})
             self._undelivered.add(request.job_id)
             return True
+        # The gate refuses the request once its signature expired; before that, the
+        # interval moves on at the interval's end.
+        end = sub.interval_end(interval)
         claim = Claim(key=key, sub_key=request.sub_key, interval=interval, state="claimed",
                       attempts=1, job_id=request.job_id,
-                      payload=encode_payload(ClaimPayload(delegated=request)))
+                      payload=encode_payload(ClaimPayload(delegated=request)),
+                      closes_at=request.expiry if end is None else min(end, request.expiry))
         self._store_claim(claim)
         orphan = self._orphans.pop(request.job_id, None)
         if orphan is not None:

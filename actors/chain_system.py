@@ -15,7 +15,7 @@ from eth_account import Account
 
 from actors.board import Board
 from actors.chain_poller import SubscriptionPollerActor
-from actors.chain_scheduler import SCHEDULER, WALLET, ChainSchedulerActor
+from actors.chain_scheduler import SCHEDULER, WALLET, ChainSchedulerActor, wallet_keys_in_use
 from actors.delegation_gate import DelegationGate
 from actors.directory import Directory
 from actors.supervisor import ChildSpec
@@ -81,16 +81,19 @@ def build_chain(config: Config, *, directory: Directory, board: Board, rules: Gu
     resolver = ContainerIdResolver([c.id for c in config.containers])
     key = wallet.private_key
     snapshot = chain.snapshot_sync
+    # Decided chain records go after the same retention as finished jobs.
+    retention = config.store.finished_ttl
 
     before = [
         ChildSpec(WALLET, lambda ctx: WalletActor.start(
             ctx, rpc=rpc, private_key=key, db=db, max_gas_limit=wallet.max_gas_limit,
-            allowed_sim_errors=tuple(wallet.allowed_sim_errors))),
+            allowed_sim_errors=tuple(wallet.allowed_sim_errors), retention=retention,
+            keys_in_use=lambda keys: wallet_keys_in_use(claims, keys))),
         ChildSpec(SCHEDULER, lambda ctx: ChainSchedulerActor.start(
             ctx, rpc=rpc, coordinator=addresses.coordinator, reader=addresses.reader,
             wallet_factory=addresses.wallet_factory, node_address=node_address,
             payment_address=wallet.payment_address, rules=rules, resolver=resolver,
-            claims=claims, jobs=jobs, board=board)),
+            claims=claims, jobs=jobs, board=board, retention=retention)),
     ]
     after = [
         ChildSpec(POLLER, lambda ctx: SubscriptionPollerActor.start(

@@ -17,6 +17,12 @@ Transactions not mined after ``replace_after_blocks`` blocks are re-signed at th
 same nonce with fees bumped by 12.5 %. Every signed attempt is persisted before it
 is sent, so a restart sends the same bytes again (same hash) and never signs a
 second transaction for a key. The outcome is told to ``reply_to`` once per key.
+
+Decided transactions stay answerable by key for ``retention`` seconds after the
+decision, and until their outcome was told; then the ticker has them pruned
+(``PRUNE_BATCH`` at most every ``PRUNE_EVERY`` seconds), except the keys
+``keys_in_use`` says the requester may still send again (the scheduler's open
+claims).
 """
 
 from __future__ import annotations
@@ -26,7 +32,7 @@ import logging
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Collection, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -85,6 +91,8 @@ MAX_RESIGNS = 10
 REDELIVER_EVERY = 5.0
 MAX_HOLE_SCAN = 1000
 SIMULATION_WORKERS = 4
+PRUNE_EVERY = 600.0  # seconds between prune runs
+PRUNE_BATCH = 5000  # decided transactions deleted per run at most
 RETRY_LATER_ON_SEND = frozenset({"rate_limited", "unavailable", "timeout", "insufficient_funds",
                                  "fee_too_low", "nonce_too_high"})
 
@@ -99,6 +107,11 @@ class _Simulated:
     error: str | None = None
     revert_name: str | None = None
     revert_class: str | None = None
+
+
+@dataclass(frozen=True)
+class _Prune:
+    """Ticker -> actor: time to prune decided transactions."""
 
 
 @dataclass(frozen=True)
@@ -185,6 +198,8 @@ class WalletActor(SupervisedActor):
         poll_interval: float = 0.5,
         max_in_flight: int = 256,
         before_send: Callable[[Attempt], None] | None = None,
+        retention: float | None = None,
+        keys_in_use: Callable[[Sequence[str]], Collection[str]] | None = None,
     ) -> None:
         super().__init__(ctx)
         if max_gas_limit <= 0 or gas_margin < 1.0 or replace_after_blocks < 1 \
@@ -206,6 +221,9 @@ class WalletActor(SupervisedActor):
         self._max_in_flight = max_in_flight
         # Test hook: runs after an attempt is persisted and before it is sent.
         self._before_send = before_send
+        # Decided transactions older than this are pruned (None: kept for ever).
+        self._retention = retention
+        self._keys_in_use = keys_in_use
         self._halt = threading.Event()
         self._pool = ThreadPoolExecutor(SIMULATION_WORKERS, thread_name_prefix="wallet-sim")
         self._store: TxStore | None = None
@@ -300,6 +318,8 @@ class WalletActor(SupervisedActor):
             self._observed(message)
         elif isinstance(message, HeadSeen):
             self._head_seen(message)
+        elif isinstance(message, _Prune):
+            self._prune()
         elif isinstance(message, WalletStatus):
             return self._status()
         else:
@@ -799,6 +819,15 @@ class WalletActor(SupervisedActor):
             return False
         return True
 
+    def _prune(self) -> None:
+        assert self._retention is not None
+        pruned = self.store.prune(retention=self._retention, limit=PRUNE_BATCH,
+                                  in_use=self._keys_in_use)
+        if pruned.transactions:
+            log.info("decided transactions pruned", extra={
+                "transactions": pruned.transactions, "attempts": pruned.attempts,
+                "kept_in_use": pruned.kept})
+
     # --- ticker thread -------------------------------------------------------------
 
     def _publish(self) -> None:
@@ -815,11 +844,18 @@ class WalletActor(SupervisedActor):
         last: tuple[Any, ...] = ()
         delay = self._poll_interval
         not_before = 0.0
+        prune_at = time.monotonic()  # the first run soon after a start, then now and then
         while True:
             self._wake.wait(delay)
             self._wake.clear()
             if self._halt.is_set():
                 return
+            if self._retention is not None and time.monotonic() >= prune_at:
+                prune_at = time.monotonic() + PRUNE_EVERY
+                try:
+                    me.tell(_Prune())
+                except pykka.ActorDeadError:
+                    return
             if not self._active or time.monotonic() < not_before:
                 continue
             try:
