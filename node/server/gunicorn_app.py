@@ -35,6 +35,7 @@ from gunicorn.glogging import Logger
 
 from node.config import LoadedConfig
 from node.jsonlog import JsonFormatter, configure_logging
+from node.server.gthread_worker import NodeThreadWorker
 from node.server.late_service import LateService
 from node.server.sd_notify import Notifier, WatchdogPinger, watchdog_interval
 from node.stats.exposition import LateMetrics, board_metrics
@@ -98,7 +99,7 @@ class NodeApplication(BaseApplication):  # type: ignore[misc]
         settings: dict[str, Any] = {
             "bind": [f"{server.host}:{server.port}"],
             "workers": 1,
-            "worker_class": "gthread",
+            "worker_class": NodeThreadWorker,  # gthread with a cheaper event loop
             "threads": server.threads,
             "max_requests": 0,
             "preload_app": False,

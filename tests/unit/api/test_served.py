@@ -1,64 +1,22 @@
-"""The app behind a real gunicorn gthread worker: chunk boundaries and chunked uploads."""
+"""The app behind a real gunicorn with the node's gthread worker: chunk boundaries and chunked
+uploads."""
 
 from __future__ import annotations
 
 import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
-from pathlib import Path
 
 import msgspec
 import pytest
 import requests
 
-ROOT = Path(__file__).resolve().parents[3]
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+from tests.gunicorn_support import served_by_gunicorn
 
 
 @pytest.fixture(scope="module")
 def base_url() -> Iterator[str]:
-    port = _free_port()
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "gunicorn",
-            "--worker-class",
-            "gthread",
-            "--threads",
-            "4",
-            "--workers",
-            "1",
-            "--bind",
-            f"127.0.0.1:{port}",
-            "tests.unit.api.served_app:app",
-        ],
-        cwd=ROOT,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 20
-    try:
-        while True:
-            try:
-                requests.get(f"{url}/health", timeout=1)
-                break
-            except requests.ConnectionError:
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(proc.stderr.read().decode() if proc.stderr else "") from None
-                time.sleep(0.05)
+    with served_by_gunicorn("tests.unit.api.served_app:app", "--threads", "4") as (_, url):
         yield url
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
 
 
 def _raw_request(url: str, request: bytes) -> bytes:
