@@ -24,7 +24,7 @@ def test_a_restarted_dev_chain_gets_its_requests_delivered(tmp_path: Path) -> No
             with chain_node(session, tmp_path, {"echo": "echo"}) as node:
                 session.transact(cb.functions.requestCompute(
                     "echo", f"run {run}".encode(), 1, ZERO, 0, ZERO, ZERO), session.consumer)
-                wait_until(lambda: cb.functions.deliveryCount().call() >= 1, 30,
+                wait_until(lambda cb=cb: cb.functions.deliveryCount().call() >= 1, 30,
                            f"delivery on chain {run}\n{node.log()}")
                 if run == 2:
                     assert any("belongs to another chain" in line for line in node.output)
