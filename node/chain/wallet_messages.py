@@ -3,8 +3,11 @@
 ``SendTransaction`` is told; exactly one ``TransactionOutcome`` per key is told back
 to ``reply_to`` (an actor name in the directory). A key that already has an
 in-flight or on-chain (mined/reverted) transaction never sends again: the outcome
-comes when decided, or the stored one is told again. A key whose earlier run left
-nothing on chain (simulation_failed/failed) is tried afresh.
+comes when decided, or the stored one is told again. Decided transactions are kept
+for the retention (``store.finished_ttl``) and for as long as an open claim of the
+requester uses their key; a key pruned after that is never sent again by anyone. A
+key whose earlier run left nothing on chain (simulation_failed/failed) is tried
+afresh.
 """
 
 from __future__ import annotations
