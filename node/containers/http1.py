@@ -158,6 +158,8 @@ class Connection:
         """Read the final response head (interim 1xx answers are skipped)."""
         while True:
             head = self._parse_head(self._read_head_bytes(deadline))
+            if head.status == 101:  # nothing we asked for; what follows is not HTTP
+                raise ProtocolError("the server switched protocols")
             if not 100 <= head.status < 200:
                 return head
 

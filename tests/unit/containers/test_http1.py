@@ -123,6 +123,7 @@ def test_no_body_for_204():
     (b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n-1\r\n", "bad chunk size"),
     (b"HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip\r\n\r\n", "unsupported transfer"),
     (b"HTTP/1.1 200 OK\r\nContent-Le", "inside the response head"),
+    (b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: h2c\r\n\r\n", "switched protocols"),
 ])
 def test_malformed_responses_raise_protocol_error(answer, message):
     with pytest.raises(ProtocolError, match=message):
