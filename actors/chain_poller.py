@@ -16,6 +16,12 @@ Besides the consumer, an optional head listener (the wallet) is told each head
 with the transactions behind the logs just read, so it needs neither its own
 head polling nor receipts for deliveries that succeeded.
 
+Subscriptions the consumer will never act on again leave tracking: it tells
+``ForgetSubscriptions`` and the store marks them done (cancelled ones are done on
+their log); done ones are not replayed, and their rows go once past the reorg
+window (``node.store.sync_store``). Ids below the synced highest id are never read
+again in steady state, so a forgotten subscription does not come back as new.
+
 The poller never judges subscriptions (the consumer runs the guardian), so one
 the node rejects cannot hold up the ones after it. Retryable RPC failures back
 off exponentially (logged once per change of state); anything unexpected fails
@@ -43,6 +49,7 @@ from actors.directory import ActorUnavailable
 from node.chain import contracts
 from node.chain.poller_messages import (
     ChainHead,
+    ForgetSubscriptions,
     HeadSeen,
     IntervalFulfilled,
     PollerEvent,
@@ -375,6 +382,8 @@ class SubscriptionPollerActor(SupervisedActor):
                 self._guarded(self._work)
         elif isinstance(message, SyncStatus):
             return self._sync_report()
+        elif isinstance(message, ForgetSubscriptions):
+            self._forget(message)
         elif isinstance(message, Replay):
             self._replay_later()
         elif isinstance(message, ChildRestarted):
@@ -383,6 +392,21 @@ class SubscriptionPollerActor(SupervisedActor):
         else:
             raise TypeError(f"subscription poller got {type(message).__name__}")
         return None
+
+    def _forget(self, message: ForgetSubscriptions) -> None:
+        """Marks the consumer's completed subscriptions done (no chain reads). They are
+        deleted once their block leaves the reorg window (``SyncStore``)."""
+        state = self.store.state()
+        at = state.cursor or (state.snapshot.at if state.snapshot else None)
+        if at is not None and message.block > at.number:
+            log.debug("completed subscriptions decided past the rewound cursor; kept",
+                      extra={"count": len(message.sub_ids), "block": message.block,
+                             "cursor": at.number})
+            return
+        done = self.store.mark_done(message.sub_ids, max(message.block,
+                                                         at.number if at else 0))
+        log.debug("completed subscriptions no longer replayed",
+                  extra={"count": done, "block": message.block})
 
     def _replay_later(self) -> None:
         self._phase = "replay"
@@ -440,15 +464,18 @@ class SubscriptionPollerActor(SupervisedActor):
     def _replay(self) -> None:
         state = self.store.state()
         at = state.cursor or (state.snapshot.at if state.snapshot else None)
+        replayed = 0
         if at is not None:
             for batch in self.store.subscriptions(self._batch_size):
                 self._tell([SubscriptionsSeen(tuple(batch), at.number, at.time, snapshot=True)])
+                replayed += len(batch)
         if state.cursor is None:
             self._phase = "snapshot"
             return
         self._tell([SnapshotDone(state.highest_id, state.cursor.number)])
         log.info("subscriptions replayed from the store",
-                 extra={"cursor": state.cursor.number, "highest_id": state.highest_id})
+                 extra={"cursor": state.cursor.number, "highest_id": state.highest_id,
+                        "count": replayed})
         self._phase = "steady"
 
     # --- startup sync ---------------------------------------------------------------

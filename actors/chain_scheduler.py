@@ -17,6 +17,33 @@ terminal for the subscription (stop tracking), terminal for the interval (skip
 it), or worth retrying later (e.g. SubscriptionNotActive while the chain
 catches up).
 
+Completed subscriptions leave tracking. A tracked subscription is *complete* when
+this node will never act on it again, which is when no claim of it is open and
+either
+
+* chain time is past its last interval (``Subscription.finished``: a recurring
+  subscription after interval ``frequency``), or
+* the claim of its last interval (``Subscription.last_interval``: ``frequency``,
+  1 for a callback) is final: this node delivered it (its own delivery mined or
+  seen in the logs), or skipped it (the redundancy was met: counted from the
+  poller's logs for subscriptions seen created, read from the Reader when due for
+  the others; or the delivery reverted with IntervalCompleted /
+  NodeRespondedAlready), or gave up on it after bounded retries.
+
+Either way ``_due_item`` would never start anything for it again — a final claim
+is exactly what stops an interval from running twice, and chain time here never
+moves back — so forgetting it changes no decision; it only frees memory. Nothing
+new is read to decide it (claims are local; the chain facts were read already).
+On completion the subscription is untracked, its claims get ``closes_at`` (so
+``prune`` removes them after the retention), and the poller is told to stop
+replaying it (``ForgetSubscriptions``, a ``tell``: the poller only ever ``tell``s
+us, so neither side waits on the other). Reorgs: a completion rests on claims and
+chain time, which a ``Rewound`` does not undo here; the poller keeps a done row
+until its block leaves the reorg window and a rewind before it re-reads the
+subscription, which brings it back here to be decided again. A completion the
+poller never recorded (it was restarting) is decided again after its replay, while
+the claim it rests on is still kept (the retention is far longer than a restart).
+
 Settled claims are pruned on a chain head at most every ``PRUNE_EVERY`` seconds,
 ``PRUNE_BATCH`` at a time, once nothing can look them up any more and they are
 older than the retention (the rule: ``node.store.claim_store``). Each claim
@@ -48,6 +75,7 @@ from node.chain.delegation import ClaimPayload, DelegatedRequest, decode_payload
 from node.chain.output_encoding import OutputEncodingError, encode_onchain_output
 from node.chain.poller_messages import (
     ChainHead,
+    ForgetSubscriptions,
     IntervalFulfilled,
     Rewound,
     SnapshotDone,
@@ -77,6 +105,7 @@ log = logging.getLogger(__name__)
 
 SCHEDULER = "chain-scheduler"
 WALLET = "wallet"
+POLLER = "chain-poller"  # the name actors.chain_system starts the subscription poller under
 CHAIN_CLIENT = "chain"  # the client key on-chain jobs are stored under
 PRUNE_EVERY = 600.0  # seconds between prune runs
 PRUNE_BATCH = 5000  # claims deleted per run at most (a backlog goes over several runs)
@@ -161,6 +190,7 @@ class ChainSchedulerActor(SupervisedActor):
         batch_limit: int = 50,
         tick_every: float = 0.5,
         retention: float | None = None,
+        poller: str = POLLER,
         clock: Callable[[], float] = time.time,
     ) -> None:
         super().__init__(ctx)
@@ -193,10 +223,13 @@ class ChainSchedulerActor(SupervisedActor):
         self._approvals: dict[str, str] = {}  # approve tx key -> claim key
         # Subscriptions seen created, whose every fulfilment since was told.
         self._fulfilments: dict[int, _Fulfilments] = {}
+        self._poller = poller
+        self._completed: list[int] = []  # told to the poller after the current message
         self._chain_time = 0
         self._head = 0
         self._delivered = 0
         self._failed = 0
+        self.completed_total = 0
         self._ticker_stop = threading.Event()
 
     # --- lifecycle ----------------------------------------------------------------
@@ -236,6 +269,13 @@ class ChainSchedulerActor(SupervisedActor):
     # --- messages -------------------------------------------------------------------
 
     def handle(self, message: Any) -> Any:
+        try:
+            return self._handle(message)
+        finally:
+            if self._completed:
+                self._tell_completed()
+
+    def _handle(self, message: Any) -> Any:
         if isinstance(message, ChainHead):
             self._chain_time = max(self._chain_time, message.block_time)
             self._head = max(self._head, message.block)
@@ -309,6 +349,39 @@ class ChainSchedulerActor(SupervisedActor):
             log.info("subscription no longer tracked",
                      extra={"subscription_id": sub_id, "reason": reason})
 
+    def _complete_if_done(self, tracked: _Tracked, last: Claim | None = None) -> bool:
+        """Forgets ``tracked`` if it is complete (the rule is in the module docstring).
+        ``last``: its last interval's claim, when the caller has it at hand."""
+        sub, now = tracked.sub, self._chain_time
+        if not sub.active(now) or sub.interval(now) < sub.last_interval:
+            return False  # claims are only made for the current interval: not final yet
+        if any(claim.sub_key == tracked.key for claim in self._open.values()):
+            return False  # settling it comes back here
+        if sub.finished(now):
+            reason = "past its last interval"
+        else:
+            if last is None or last.interval != sub.last_interval:
+                last = self._claims.get(claim_key(tracked.key, sub.last_interval))
+            if last is None or not last.final:
+                return False
+            reason = f"last interval {last.state}"
+        self._fulfilments.pop(sub.id, None)
+        self._tracked.pop(sub.id, None)
+        if self._chain_time > 0:
+            self._claims.close_subscription(tracked.key, self._chain_time)
+        self._completed.append(sub.id)
+        self.completed_total += 1
+        log.debug("subscription complete; no longer tracked",
+                  extra={"subscription_id": sub.id, "reason": reason})
+        return True
+
+    def _tell_completed(self) -> None:
+        ids, self._completed = tuple(self._completed), []
+        try:
+            self.ctx.directory.tell(self._poller, ForgetSubscriptions(ids, self._head))
+        except ActorUnavailable:
+            pass  # a restarted poller replays them; they are found complete again
+
     def _cancelled(self, sub_id: int) -> None:
         """Cancelled for good: none of its claims will be looked up again."""
         self._untrack(sub_id, "cancelled")
@@ -354,7 +427,8 @@ class ChainSchedulerActor(SupervisedActor):
             return None
         interval = sub.interval(now)
         if interval > sub.frequency:
-            self._untrack(sub.id, "finished")
+            # An interval still open completes it when it settles.
+            self._complete_if_done(tracked)
             return None
         self._schedule_next(sub, interval)
         key = claim_key(tracked.key, interval)
@@ -362,6 +436,7 @@ class ChainSchedulerActor(SupervisedActor):
             return None  # in progress, or waiting for a retry
         existing = self._claims.get(key)
         if existing is not None and existing.final:
+            self._complete_if_done(tracked, existing)  # e.g. replayed after a restart
             return None
         return _Due(tracked, interval, 0 if existing is None else existing.attempts)
 
@@ -672,8 +747,8 @@ class ChainSchedulerActor(SupervisedActor):
             self._by_job.pop(claim.job_id, None)
         sub_id = claim.sub_key.removeprefix("sub:")
         tracked = self._tracked.get(int(sub_id)) if sub_id.isdigit() else None
-        if tracked is not None and claim.interval >= tracked.sub.frequency:
-            self._untrack(tracked.sub.id, "last interval settled")
+        if tracked is not None:
+            self._complete_if_done(tracked, final)
 
     def _prune(self) -> None:
         """Deletes settled claims nothing can look up any more (bounded, now and then)."""

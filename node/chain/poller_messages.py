@@ -94,6 +94,17 @@ PollerEvent = (
 )
 
 
+class ForgetSubscriptions(msgspec.Struct, frozen=True, tag=True):
+    """Consumer -> poller (``tell``): these subscriptions will never be due for this node
+    again; stop replaying them. ``block`` is the consumer's last ``ChainHead``: a
+    poller whose cursor has since been rewound below it ignores the message (what it
+    was decided from may be gone; the consumer decides again on the new chain's
+    facts, or after the next replay)."""
+
+    sub_ids: tuple[int, ...]
+    block: int
+
+
 class SyncStatus(msgspec.Struct, frozen=True, tag=True):
     """Ask the poller: answers a ``SyncReport``."""
 
@@ -102,7 +113,7 @@ class SyncReport(msgspec.Struct, frozen=True):
     cursor_block: int | None
     head: int | None
     highest_id: int
-    tracked: int
+    tracked: int  # subscriptions replayed after a restart (done ones are not)
     lag: int | None  # trailing head minus cursor; None before the first poll
     snapshot_done: bool = False
     failing_reads: int = 0  # consecutive retryable failures (RPC down, 429) right now

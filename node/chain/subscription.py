@@ -71,6 +71,12 @@ class Subscription(msgspec.Struct, frozen=True, kw_only=True):
             return None
         return self.active_at + interval * self.period
 
+    @property
+    def last_interval(self) -> int:
+        """The last interval a delivery can ever name: ``frequency``, but 1 for a callback
+        (its interval is always 1, whatever its frequency). 0: none at all."""
+        return min(self.frequency, 1) if self.period == 0 else self.frequency
+
     def finished(self, now: int) -> bool:
         """Past the last interval: nothing more can be delivered."""
         return self.active(now) and self.interval(now) > self.frequency

@@ -24,9 +24,13 @@ reachable, set by the scheduler:
   ones), or the interval's end if earlier;
 * cancelled subscription: the chain time the cancellation was seen
   (``close_subscription``); a cancelled subscription is never tracked again;
-* callback subscription (period 0) still alive: never. Its one interval is the
-  current one forever, and its claim is what stops a restarted node from reading
-  and running it again after the replay, even when it is complete.
+* complete subscription (the scheduler will never act on it again: its last
+  interval's claim is final, or chain time is past its last interval; the rule is
+  in ``actors.chain_scheduler``): the chain time it completed
+  (``close_subscription``). The poller stops replaying it at the same time, so a
+  restarted node does not track it again;
+* callback subscription (period 0) still incomplete: never. Its one interval is the
+  current one for as long as it is tracked.
 
 ``prune`` deletes a claim iff it is final, it was settled (``updated``, local
 time) more than the retention ago, and ``closes_at`` is at least the retention
@@ -158,7 +162,7 @@ class ClaimStore:
 
     def close_subscription(self, sub_key: str, at: int) -> int:
         """Every claim of ``sub_key`` is unreachable from chain time ``at`` on (it was
-        cancelled). Returns how many claims that moved."""
+        cancelled, or completed). Returns how many claims that moved."""
         with self._db.transaction() as conn:
             # The key range uses the primary key; sub_key = ? keeps it exact.
             cursor = conn.execute(

@@ -9,6 +9,15 @@ after a crash or a reorg never duplicates anything:
   poller walks back through to find the common ancestor after a reorg);
 * ``poller_subscriptions``: every synced subscription with the block it was last
   read at, replayed to the consumer after a restart.
+
+Done subscriptions. A subscription that can never be due again (cancelled, or one
+the consumer says is complete: ``mark_done``) is kept as a *done* row, with
+``block`` the block it was marked at: it is neither replayed nor counted. It is
+deleted once that block falls out of the stored block window (``advance``), i.e.
+once no rewind can reach back before it; until then a rewind to an earlier block
+re-reads it like any row changed after the fork point, which makes it live again
+(the consumer decides afresh on what the new chain says). A reorg deeper than the
+window resets the store and re-syncs everything anyway.
 """
 
 from __future__ import annotations
@@ -31,8 +40,12 @@ _SCHEMA = (
     """CREATE TABLE IF NOT EXISTS poller_blocks (
         number INTEGER PRIMARY KEY, hash TEXT NOT NULL, time INTEGER NOT NULL)""",
     """CREATE TABLE IF NOT EXISTS poller_subscriptions (
-        id INTEGER PRIMARY KEY, body BLOB NOT NULL, block INTEGER NOT NULL)""",
+        id INTEGER PRIMARY KEY, body BLOB NOT NULL, block INTEGER NOT NULL,
+        done INTEGER NOT NULL DEFAULT 0)""",
 )
+# After the column exists (tables from before done rows get it added first).
+_DONE_INDEX = ("CREATE INDEX IF NOT EXISTS poller_subscriptions_done"
+               " ON poller_subscriptions(block) WHERE done = 1")
 
 # JSON, not msgpack: payment amounts are uint256 and do not fit msgpack integers.
 _encoder = msgspec.json.Encoder()
@@ -64,6 +77,11 @@ class SyncStore:
         with db.transaction() as conn:
             for statement in _SCHEMA:
                 conn.execute(statement)
+            columns = {row[1] for row in conn.execute("PRAGMA table_info(poller_subscriptions)")}
+            if "done" not in columns:
+                conn.execute("ALTER TABLE poller_subscriptions"
+                             " ADD COLUMN done INTEGER NOT NULL DEFAULT 0")
+            conn.execute(_DONE_INDEX)
             conn.execute("INSERT OR IGNORE INTO poller_state (k) VALUES (0)")
 
     # --- reading ----------------------------------------------------------------
@@ -93,16 +111,19 @@ class SyncStore:
         return [BlockRef(*row) for row in rows]
 
     def count(self) -> int:
+        """Subscriptions still tracked (done rows are not)."""
         with self._db.reading() as conn:
-            return int(conn.execute("SELECT COUNT(*) FROM poller_subscriptions").fetchone()[0])
+            return int(conn.execute(
+                "SELECT COUNT(*) FROM poller_subscriptions WHERE done = 0").fetchone()[0])
 
     def subscriptions(self, batch_size: int) -> Iterator[list[Subscription]]:
-        """Every stored subscription in id order, ``batch_size`` at a time."""
+        """Every stored subscription not done, in id order, ``batch_size`` at a time."""
         after = 0
         while True:
             with self._db.reading() as conn:
                 rows = conn.execute(
-                    "SELECT id, body FROM poller_subscriptions WHERE id > ? ORDER BY id LIMIT ?",
+                    "SELECT id, body FROM poller_subscriptions WHERE id > ? AND done = 0"
+                    " ORDER BY id LIMIT ?",
                     (after, batch_size)).fetchall()
             if not rows:
                 return
@@ -110,7 +131,8 @@ class SyncStore:
             yield [_decoder.decode(body) for _, body in rows]
 
     def seen_after(self, block: int) -> list[int]:
-        """Ids last read at a block after ``block`` (what a rewind to it invalidates)."""
+        """Ids last read (or marked done) at a block after ``block``: what a rewind to it
+        invalidates, done rows included (re-reading them makes them live again)."""
         with self._db.reading() as conn:
             rows = conn.execute(
                 "SELECT id FROM poller_subscriptions WHERE block > ? ORDER BY id",
@@ -146,8 +168,9 @@ class SyncStore:
     def advance(self, at: BlockRef, highest_id: int, *, seen: Iterable[Subscription] = (),
                 cancelled: Iterable[int] = (), keep_blocks: int = 64) -> None:
         """One processed block (or range ending at ``at``), atomically: the
-        subscriptions read, cancellations, the block's hash, the cursor; block
-        hashes older than ``keep_blocks`` behind ``at`` are pruned."""
+        subscriptions read, cancellations (done from then on), the block's hash, the
+        cursor; block hashes older than ``keep_blocks`` behind ``at`` are pruned, and
+        with them the done rows marked at those blocks."""
         with self._db.transaction() as conn:
             _upsert(conn, seen, at.number)
             for sub_id in cancelled:
@@ -156,14 +179,33 @@ class SyncStore:
                          (at.number, at.hash, at.time))
             conn.execute("DELETE FROM poller_blocks WHERE number < ?",
                          (at.number - keep_blocks,))
+            conn.execute("DELETE FROM poller_subscriptions WHERE done = 1 AND block < ?",
+                         (at.number - keep_blocks,))
             conn.execute(
                 "UPDATE poller_state SET cursor_block = ?, cursor_hash = ?, cursor_time = ?,"
                 " highest_id = ?", (at.number, at.hash, at.time, highest_id))
 
+    def mark_done(self, sub_ids: Iterable[int], block: int) -> int:
+        """The consumer will never act on these again: done as of ``block`` (the row
+        keeps the later of it and the block it was last read at). Unknown ids are
+        skipped. Returns how many rows became done."""
+        with self._db.transaction() as conn:
+            cursor = conn.executemany(
+                "UPDATE poller_subscriptions SET done = 1, block = MAX(block, ?)"
+                " WHERE id = ? AND done = 0", [(block, sub_id) for sub_id in sub_ids])
+            return cursor.rowcount
+
+    def done_count(self) -> int:
+        """Done rows not deleted yet (inside the block window)."""
+        with self._db.reading() as conn:
+            return int(conn.execute(
+                "SELECT COUNT(*) FROM poller_subscriptions WHERE done = 1").fetchone()[0])
+
     def rewind(self, to: BlockRef, highest_id: int, *, reread: Iterable[Subscription] = (),
                reread_block: int = 0) -> None:
         """Back to the common ancestor ``to`` after a reorg: later block hashes go and
-        re-read subscriptions replace the stored ones (gone ones are deleted)."""
+        re-read subscriptions replace the stored ones, live again if they were done
+        (gone ones are deleted)."""
         with self._db.transaction() as conn:
             conn.execute("DELETE FROM poller_blocks WHERE number > ?", (to.number,))
             for sub in reread:
@@ -186,8 +228,11 @@ class SyncStore:
 
 def _upsert(conn: sqlite3.Connection, subscriptions: Iterable[Subscription], block: int) -> None:
     conn.executemany(
-        "INSERT OR REPLACE INTO poller_subscriptions VALUES (?, ?, ?)",
-        [(sub.id, _encoder.encode(sub), block) for sub in subscriptions if sub.exists])
+        "INSERT OR REPLACE INTO poller_subscriptions (id, body, block, done)"
+        " VALUES (?, ?, ?, ?)",
+        # One read already cancelled is done as of the block it was read at.
+        [(sub.id, _encoder.encode(sub), block, int(sub.cancelled))
+         for sub in subscriptions if sub.exists])
 
 
 def _mark_cancelled(conn: sqlite3.Connection, sub_id: int, block: int) -> None:
@@ -196,5 +241,6 @@ def _mark_cancelled(conn: sqlite3.Connection, sub_id: int, block: int) -> None:
     if row is None:
         return
     sub = msgspec.structs.replace(_decoder.decode(row[0]), active_at=CANCELLED_ACTIVE_AT)
-    conn.execute("UPDATE poller_subscriptions SET body = ?, block = ? WHERE id = ?",
+    # Cancelled for good (unless a rewind re-reads it): no longer replayed.
+    conn.execute("UPDATE poller_subscriptions SET body = ?, block = ?, done = 1 WHERE id = ?",
                  (_encoder.encode(sub), block, sub_id))

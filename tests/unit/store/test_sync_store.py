@@ -72,14 +72,51 @@ def test_subscriptions_come_back_in_id_order_in_batches(tmp_path: Path) -> None:
     assert [[s.id for s in b] for b in batches] == [[1, 3], [5]]
 
 
-def test_cancellation_rewrites_the_stored_subscription(tmp_path: Path) -> None:
+def test_a_cancelled_subscription_is_done_and_no_longer_replayed(tmp_path: Path) -> None:
+    store = SyncStore(ChainDb(str(tmp_path / "c.sqlite3")))
+    store.advance(ref(1), 3, seen=[sub(1), sub(2),
+                                   msgspec.structs.replace(sub(3), active_at=CANCELLED_ACTIVE_AT)])
+    store.advance(ref(2), 3, cancelled=[2, 99])
+    assert all_subs(store) == [sub(1)]
+    assert store.count() == 1 and store.done_count() == 2
+    assert store.seen_after(1) == [2]  # a rewind before the cancellation re-reads it
+
+
+def test_done_rows_are_replayed_no_more_and_go_once_out_of_the_window(tmp_path: Path) -> None:
+    store = SyncStore(ChainDb(str(tmp_path / "c.sqlite3")))
+    store.advance(ref(1), 3, seen=[sub(1), sub(2), sub(3)])
+    assert store.mark_done([2, 3, 99], block=5) == 2
+    assert store.mark_done([2], block=6) == 0  # already done: its block stays
+    assert all_subs(store) == [sub(1)] and store.count() == 1
+    assert store.seen_after(4) == [2, 3] and store.seen_after(5) == []
+    store.advance(ref(8), 3, keep_blocks=3)  # the window starts at block 5
+    assert store.done_count() == 2
+    store.advance(ref(9), 3, keep_blocks=3)  # block 5 left it
+    assert store.done_count() == 0 and store.count() == 1
+
+
+def test_a_rewind_before_a_done_row_makes_it_live_again(tmp_path: Path) -> None:
     store = SyncStore(ChainDb(str(tmp_path / "c.sqlite3")))
     store.advance(ref(1), 2, seen=[sub(1), sub(2)])
-    store.advance(ref(2), 2, cancelled=[2, 99])
-    stored = {s.id: s for s in all_subs(store)}
-    assert stored[2].active_at == CANCELLED_ACTIVE_AT
-    assert stored[1].active_at == 100
-    assert store.seen_after(1) == [2]
+    store.advance(ref(3), 2)
+    store.mark_done([1, 2], block=3)
+    dirty = store.seen_after(2)
+    assert dirty == [1, 2]
+    store.rewind(ref(2), 2, reread=[sub(1), sub(2)], reread_block=2)
+    assert all_subs(store) == [sub(1), sub(2)] and store.done_count() == 0
+
+
+def test_a_table_from_before_done_rows_gets_the_column(tmp_path: Path) -> None:
+    path = str(tmp_path / "c.sqlite3")
+    db = ChainDb(path)
+    with db.transaction() as conn:
+        conn.execute("CREATE TABLE poller_subscriptions ("
+                     " id INTEGER PRIMARY KEY, body BLOB NOT NULL, block INTEGER NOT NULL)")
+        conn.execute("INSERT INTO poller_subscriptions VALUES (1, ?, 1)",
+                     (msgspec.json.encode(sub(1)),))
+    store = SyncStore(db)
+    assert all_subs(store) == [sub(1)]
+    assert store.mark_done([1], block=2) == 1 and all_subs(store) == []
 
 
 def test_nonexistent_subscriptions_are_not_stored(tmp_path: Path) -> None:
