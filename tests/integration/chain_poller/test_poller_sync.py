@@ -175,12 +175,11 @@ def test_restart_resumes_from_the_store_without_resyncing(
         harness.wait_synced_to(fresh_chain.w3.eth.block_number)
 
         replayed = snapshot_ids(harness.log)
-        assert replayed == list(range(1, 101))
-        assert harness.log.subscriptions()[cancelled].cancelled
+        assert replayed == list(range(1, 100))  # the cancelled one is done: not replayed
         assert harness.log.all(SnapshotDone)[0].highest_id == 100
         # A resync would read the 100 old subscriptions in 10 Reader batches.
         assert rpc.calls_by_method.get("eth_call", 0) <= 1, rpc.calls_by_method
-        assert harness.status().tracked == 102
+        assert harness.status().tracked == 101
         assert not harness.failures
 
 
