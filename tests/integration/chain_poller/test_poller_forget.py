@@ -12,7 +12,12 @@ from node.store.chain_db import ChainDb
 from node.store.sync_store import SyncStore
 from tests.chain_support import DEPLOYER_KEY, ChainSession
 from tests.contracts.helpers import request_callback
-from tests.integration.chain_poller.support import MessageLog, mine, poller_harness
+from tests.integration.chain_poller.support import (
+    MessageLog,
+    PollerHarness,
+    mine,
+    poller_harness,
+)
 
 pytestmark = pytest.mark.chain
 
@@ -21,14 +26,20 @@ def replayed_ids(log: MessageLog) -> list[int]:
     return [s.id for m in log.all(SubscriptionsSeen) if m.snapshot for s in m.subscriptions]
 
 
+def synced_head(harness: PollerHarness, chain: ChainSession) -> int:
+    """Starts the poller and waits for its sync to the chain's head; returns its cursor."""
+    harness.start_poller()
+    harness.log.wait_for(MessageLog.snapshot_done, what="SnapshotDone")
+    head = harness.wait_synced_to(chain.w3.eth.block_number).cursor_block
+    assert head is not None
+    return head
+
+
 def test_forgotten_subscriptions_are_not_replayed_nor_read_again(
         fresh_chain: ChainSession, db_path: str) -> None:
     create_subscriptions(fresh_chain.w3, fresh_chain.deployment, DEPLOYER_KEY, 20)
     with poller_harness(fresh_chain, db_path) as harness:
-        harness.start_poller()
-        harness.log.wait_for(MessageLog.snapshot_done, what="SnapshotDone")
-        head = harness.wait_synced_to(fresh_chain.w3.eth.block_number).cursor_block
-        assert head is not None
+        head = synced_head(harness, fresh_chain)
         harness.tell_poller(ForgetSubscriptions((3, 4, 17), head))
         harness.tell_poller(ForgetSubscriptions((5,), head + 1000))  # past the cursor: kept
         assert harness.status().tracked == 17
@@ -49,10 +60,7 @@ def test_forgotten_subscriptions_are_not_replayed_nor_read_again(
 def test_done_rows_go_once_past_the_window(fresh_chain: ChainSession, db_path: str) -> None:
     create_subscriptions(fresh_chain.w3, fresh_chain.deployment, DEPLOYER_KEY, 3)
     with poller_harness(fresh_chain, db_path) as harness:
-        harness.start_poller()
-        harness.log.wait_for(MessageLog.snapshot_done, what="SnapshotDone")
-        head = harness.wait_synced_to(fresh_chain.w3.eth.block_number).cursor_block
-        assert head is not None
+        head = synced_head(harness, fresh_chain)
         harness.tell_poller(ForgetSubscriptions((2,), head))
         assert harness.status().tracked == 2
         store = SyncStore(ChainDb(db_path))
