@@ -227,9 +227,9 @@ class ChainSchedulerActor(SupervisedActor):
         self._completed: list[int] = []  # told to the poller after the current message
         self._chain_time = 0
         self._head = 0
+        self._block = 0  # the last ChainHead's block, or the block a Rewound went back to
         self._delivered = 0
         self._failed = 0
-        self.completed_total = 0
         self._ticker_stop = threading.Event()
 
     # --- lifecycle ----------------------------------------------------------------
@@ -279,6 +279,7 @@ class ChainSchedulerActor(SupervisedActor):
         if isinstance(message, ChainHead):
             self._chain_time = max(self._chain_time, message.block_time)
             self._head = max(self._head, message.block)
+            self._block = message.block
             self._run_due()
             self._run_retries()
             self._prune()
@@ -307,6 +308,7 @@ class ChainSchedulerActor(SupervisedActor):
                                    delivered=self._delivered, failed=self._failed)
         elif isinstance(message, Rewound):
             self._fulfilments.clear()  # what was told after the fork point may be undone
+            self._block = min(self._block, message.to_block)
         elif isinstance(message, SnapshotDone):
             pass  # everything the poller sends is idempotent; nothing to undo here
         else:
@@ -370,7 +372,6 @@ class ChainSchedulerActor(SupervisedActor):
         if self._chain_time > 0:
             self._claims.close_subscription(tracked.key, self._chain_time)
         self._completed.append(sub.id)
-        self.completed_total += 1
         log.debug("subscription complete; no longer tracked",
                   extra={"subscription_id": sub.id, "reason": reason})
         return True
@@ -378,7 +379,7 @@ class ChainSchedulerActor(SupervisedActor):
     def _tell_completed(self) -> None:
         ids, self._completed = tuple(self._completed), []
         try:
-            self.ctx.directory.tell(self._poller, ForgetSubscriptions(ids, self._head))
+            self.ctx.directory.tell(self._poller, ForgetSubscriptions(ids, self._block))
         except ActorUnavailable:
             pass  # a restarted poller replays them; they are found complete again
 

@@ -15,6 +15,7 @@ from node.chain.poller_messages import (
     ChainHead,
     ForgetSubscriptions,
     IntervalFulfilled,
+    Rewound,
     SubscriptionsSeen,
 )
 from node.chain.scheduler_messages import SchedulerReport, SchedulerStatus
@@ -176,3 +177,11 @@ def test_a_recurring_subscription_long_over_is_forgotten_when_heard(node: Schedu
     node.start()
     seen(node, subscription(9, period=100, frequency=3, active_at=CHAIN_NOW - 1000))
     assert node.rpc.calls == [] and node.forgotten() == [9]
+
+
+def test_the_poller_hears_the_block_a_completion_was_decided_at(node: Scheduler) -> None:
+    started(node, callback(10))  # heard at block 100
+    node.tell(Rewound(90))  # a reorg: what came after block 90 may be gone
+    run_job_and_deliver(node)
+    told = [m for m in node.poller if isinstance(m, ForgetSubscriptions)]
+    assert [(m.sub_ids, m.block) for m in told] == [((10,), 90)]
