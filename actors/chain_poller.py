@@ -16,11 +16,13 @@ Besides the consumer, an optional head listener (the wallet) is told each head
 with the transactions behind the logs just read, so it needs neither its own
 head polling nor receipts for deliveries that succeeded.
 
-Subscriptions the consumer will never act on again leave tracking: it tells
-``ForgetSubscriptions`` and the store marks them done (cancelled ones are done on
-their log); done ones are not replayed, and their rows go once past the reorg
-window (``node.store.sync_store``). Ids below the synced highest id are never read
-again in steady state, so a forgotten subscription does not come back as new.
+Subscriptions that will never be due again leave tracking: the consumer tells
+``ForgetSubscriptions`` for the ones it completed, and the store marks done the
+ones the chain finished with (cancelled; recurring past their last interval;
+callbacks whose redundancy the logs used up). Done ones are not replayed, and
+their rows go once past the reorg window (``node.store.sync_store``). Ids below the
+synced highest id are never read again in steady state, so a forgotten subscription
+does not come back as new.
 
 The poller never judges subscriptions (the consumer runs the guardian), so one
 the node rejects cannot hold up the ones after it. Retryable RPC failures back
@@ -621,6 +623,8 @@ class SubscriptionPollerActor(SupervisedActor):
         messages.append(ChainHead(at.number, at.time, synced=synced))
         self._tell(messages)
         self.store.advance(at, highest, seen=seen, cancelled=cancelled,
+                           fulfilled=[(e.sub_id, e.block) for e in events
+                                      if e.kind == "fulfilled"],
                            keep_blocks=self._keep_blocks)
         self._tell_listener(
             logs=(first, at.number),

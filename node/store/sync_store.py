@@ -10,8 +10,14 @@ after a crash or a reorg never duplicates anything:
 * ``poller_subscriptions``: every synced subscription with the block it was last
   read at, replayed to the consumer after a restart.
 
-Done subscriptions. A subscription that can never be due again (cancelled, or one
-the consumer says is complete: ``mark_done``) is kept as a *done* row, with
+Done subscriptions. A subscription that can never be due again is kept as a
+*done* row: one cancelled; one the consumer says is complete (``mark_done``); and,
+whoever it is for, one the chain itself has finished with, as far as this store
+can tell with no reads of its own: a recurring subscription once a processed
+block's time is past its last interval (``ends_at``), a callback once as many
+``SubscriptionFulfilled`` logs for it were processed as its redundancy (``left``
+counts down; logs from before the row was read are not counted, so the count can
+only be short, never over). A done row has
 ``block`` the block it was marked at: it is neither replayed nor counted. It is
 deleted once that block falls out of the stored block window (``advance``), i.e.
 once no rewind can reach back before it; until then a rewind to an earlier block
@@ -41,11 +47,16 @@ _SCHEMA = (
         number INTEGER PRIMARY KEY, hash TEXT NOT NULL, time INTEGER NOT NULL)""",
     """CREATE TABLE IF NOT EXISTS poller_subscriptions (
         id INTEGER PRIMARY KEY, body BLOB NOT NULL, block INTEGER NOT NULL,
-        done INTEGER NOT NULL DEFAULT 0)""",
+        done INTEGER NOT NULL DEFAULT 0, ends_at INTEGER, left INTEGER)""",
 )
-# After the column exists (tables from before done rows get it added first).
-_DONE_INDEX = ("CREATE INDEX IF NOT EXISTS poller_subscriptions_done"
-               " ON poller_subscriptions(block) WHERE done = 1")
+# After the columns exist (tables from before done rows get them added first).
+_INDEXES = (
+    "CREATE INDEX IF NOT EXISTS poller_subscriptions_done"
+    " ON poller_subscriptions(block) WHERE done = 1",
+    "CREATE INDEX IF NOT EXISTS poller_subscriptions_ends"
+    " ON poller_subscriptions(ends_at) WHERE done = 0 AND ends_at IS NOT NULL",
+)
+_FOREVER = 2**62  # ends_at beyond any chain time (uint32 products overflow SQLite integers)
 
 # JSON, not msgpack: payment amounts are uint256 and do not fit msgpack integers.
 _encoder = msgspec.json.Encoder()
@@ -79,9 +90,9 @@ class SyncStore:
                 conn.execute(statement)
             columns = {row[1] for row in conn.execute("PRAGMA table_info(poller_subscriptions)")}
             if "done" not in columns:
-                conn.execute("ALTER TABLE poller_subscriptions"
-                             " ADD COLUMN done INTEGER NOT NULL DEFAULT 0")
-            conn.execute(_DONE_INDEX)
+                _add_done_columns(conn)
+            for statement in _INDEXES:
+                conn.execute(statement)
             conn.execute("INSERT OR IGNORE INTO poller_state (k) VALUES (0)")
 
     # --- reading ----------------------------------------------------------------
@@ -131,8 +142,9 @@ class SyncStore:
             yield [_decoder.decode(body) for _, body in rows]
 
     def seen_after(self, block: int) -> list[int]:
-        """Ids last read (or marked done) at a block after ``block``: what a rewind to it
-        invalidates, done rows included (re-reading them makes them live again)."""
+        """Ids last read, counted a fulfilment or marked done at a block after ``block``:
+        what a rewind to it invalidates, done rows included (re-reading one makes it
+        live again, with its count from the chain afresh)."""
         with self._db.reading() as conn:
             rows = conn.execute(
                 "SELECT id FROM poller_subscriptions WHERE block > ? ORDER BY id",
@@ -166,15 +178,28 @@ class SyncStore:
                          (at.number, at.hash, at.time))
 
     def advance(self, at: BlockRef, highest_id: int, *, seen: Iterable[Subscription] = (),
-                cancelled: Iterable[int] = (), keep_blocks: int = 64) -> None:
+                cancelled: Iterable[int] = (), fulfilled: Iterable[tuple[int, int]] = (),
+                keep_blocks: int = 64) -> None:
         """One processed block (or range ending at ``at``), atomically: the
-        subscriptions read, cancellations (done from then on), the block's hash, the
-        cursor; block hashes older than ``keep_blocks`` behind ``at`` are pruned, and
-        with them the done rows marked at those blocks."""
+        subscriptions read, cancellations, fulfilments (``(id, block)``, one per log),
+        the block's hash, the cursor. Cancelled subscriptions, callbacks whose
+        redundancy the fulfilments used up and recurring ones past their last
+        interval at ``at``'s time are done from then on. Block hashes older than
+        ``keep_blocks`` behind ``at`` are pruned, and with them the done rows marked
+        at those blocks."""
         with self._db.transaction() as conn:
             _upsert(conn, seen, at.number)
             for sub_id in cancelled:
                 _mark_cancelled(conn, sub_id, at.number)
+            # Only callbacks count down; the row's block moves to the log's, so a rewind
+            # before the log re-reads the row (its count starts again from the chain).
+            conn.executemany(
+                "UPDATE poller_subscriptions SET left = left - 1, done = (left <= 1),"
+                " block = MAX(block, ?) WHERE id = ? AND done = 0 AND left IS NOT NULL",
+                [(block, sub_id) for sub_id, block in fulfilled])
+            conn.execute("UPDATE poller_subscriptions SET done = 1, block = MAX(block, ?)"
+                         " WHERE done = 0 AND ends_at IS NOT NULL AND ends_at <= ?",
+                         (at.number, at.time))
             conn.execute("INSERT OR REPLACE INTO poller_blocks VALUES (?, ?, ?)",
                          (at.number, at.hash, at.time))
             conn.execute("DELETE FROM poller_blocks WHERE number < ?",
@@ -227,12 +252,37 @@ class SyncStore:
 
 
 def _upsert(conn: sqlite3.Connection, subscriptions: Iterable[Subscription], block: int) -> None:
+    # One read already cancelled (or never deliverable) is done as of that block.
     conn.executemany(
-        "INSERT OR REPLACE INTO poller_subscriptions (id, body, block, done)"
-        " VALUES (?, ?, ?, ?)",
-        # One read already cancelled is done as of the block it was read at.
-        [(sub.id, _encoder.encode(sub), block, int(sub.cancelled))
+        "INSERT OR REPLACE INTO poller_subscriptions (id, body, block, done, ends_at, left)"
+        " VALUES (?, ?, ?, ?, ?, ?)",
+        [(sub.id, _encoder.encode(sub), block, int(_never_due(sub)), *_countdown(sub))
          for sub in subscriptions if sub.exists])
+
+
+def _never_due(sub: Subscription) -> bool:
+    return sub.cancelled or sub.last_interval == 0 or sub.redundancy == 0
+
+
+def _countdown(sub: Subscription) -> tuple[int | None, int | None]:
+    """(``ends_at``, ``left``): when a recurring subscription's last interval ends; how
+    many more fulfilments a callback takes."""
+    if sub.is_callback:
+        return None, sub.redundancy
+    return min(sub.active_at + sub.frequency * sub.period, _FOREVER), None
+
+
+def _add_done_columns(conn: sqlite3.Connection) -> None:
+    """A table from before done rows: the columns, filled in from the stored bodies."""
+    for column in ("done INTEGER NOT NULL DEFAULT 0", "ends_at INTEGER", "left INTEGER"):
+        conn.execute(f"ALTER TABLE poller_subscriptions ADD COLUMN {column}")
+    rows = conn.execute("SELECT id, body FROM poller_subscriptions").fetchall()
+    updates = []
+    for sub_id, body in rows:
+        sub = _decoder.decode(body)
+        updates.append((int(_never_due(sub)), *_countdown(sub), sub_id))
+    conn.executemany("UPDATE poller_subscriptions SET done = ?, ends_at = ?, left = ?"
+                     " WHERE id = ?", updates)
 
 
 def _mark_cancelled(conn: sqlite3.Connection, sub_id: int, block: int) -> None:

@@ -1,6 +1,6 @@
-"""Subscriptions the consumer completed leave the poller: not replayed after a restart,
-not read again, deleted once past the reorg window; a reorg before the completion
-brings them back to be decided again."""
+"""Subscriptions the consumer completed, or the chain finished with, leave the poller:
+not replayed after a restart, not read again, deleted once past the reorg window; a
+reorg before the completion brings them back to be decided again."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ from node.chain.poller_messages import ForgetSubscriptions, Rewound, Subscriptio
 from node.chain.seed_load import create_subscriptions
 from node.store.chain_db import ChainDb
 from node.store.sync_store import SyncStore
-from tests.chain_support import DEPLOYER_KEY, ChainSession
-from tests.contracts.helpers import request_callback
+from tests.chain_support import ANVIL_ADDRESSES, DEPLOYER_KEY, ChainSession
+from tests.contracts.helpers import create_subscription, deliver, request_callback
 from tests.integration.chain_poller.support import (
     MessageLog,
     PollerHarness,
@@ -92,4 +92,35 @@ def test_a_reorg_before_the_completion_brings_it_back(fresh_chain: ChainSession,
         told_after = harness.log.all(SubscriptionsSeen)[-1]
         assert [s.id for s in told_after.subscriptions] == [sub]  # to be decided again
         assert harness.status().tracked == 1
+        assert not harness.failures
+
+
+def test_subscriptions_the_chain_finished_with_are_done_whoever_they_are_for(
+        fresh_chain: ChainSession, db_path: str) -> None:
+    with poller_harness(fresh_chain, db_path) as harness:
+        synced_head(harness, fresh_chain)
+        callback = request_callback(fresh_chain, redundancy=2)
+        recurring = create_subscription(fresh_chain, frequency=1, period=30)
+        deliver(fresh_chain, callback, 1, fresh_chain.node)
+        harness.wait_synced_to(fresh_chain.w3.eth.block_number)
+        assert harness.status().tracked == 2  # one of two deliveries so far
+
+        deliver(fresh_chain, callback, 1, ANVIL_ADDRESSES[3])
+        harness.wait_synced_to(fresh_chain.w3.eth.block_number)
+        assert harness.status().tracked == 1
+
+        ends = harness.log.subscriptions()[recurring].interval_end(1)
+        assert ends is not None
+        fresh_chain.mine_at(ends - 1)
+        harness.wait_synced_to(fresh_chain.w3.eth.block_number)
+        assert harness.status().tracked == 1  # its one interval is still open
+        fresh_chain.mine_at(ends)
+        harness.wait_synced_to(fresh_chain.w3.eth.block_number)
+        assert harness.status().tracked == 0
+        harness.stop_poller()
+
+        harness.log.clear()
+        harness.start_poller()
+        harness.log.wait_for(MessageLog.snapshot_done, what="the replay")
+        assert replayed_ids(harness.log) == []
         assert not harness.failures

@@ -13,7 +13,7 @@ from node.store.sync_store import BlockRef, SyncStore
 OWNER = "0x00000000000000000000000000000000000000aA"
 
 
-def sub(sub_id: int, active_at: int = 100, owner: str = OWNER) -> Subscription:
+def sub(sub_id: int, active_at: int = 100_000, owner: str = OWNER) -> Subscription:
     return Subscription(id=sub_id, owner=owner, active_at=active_at, period=10, frequency=3,
                         redundancy=1, container_id=bytes([sub_id % 256]) * 32, lazy=False,
                         verifier=ZERO_ADDRESS, payment_amount=0, payment_token=ZERO_ADDRESS,
@@ -114,9 +114,13 @@ def test_a_table_from_before_done_rows_gets_the_column(tmp_path: Path) -> None:
                      " id INTEGER PRIMARY KEY, body BLOB NOT NULL, block INTEGER NOT NULL)")
         conn.execute("INSERT INTO poller_subscriptions VALUES (1, ?, 1)",
                      (msgspec.json.encode(sub(1)),))
+        conn.execute("INSERT INTO poller_subscriptions VALUES (2, ?, 1)",
+                     (msgspec.json.encode(callback(2, 1)),))
     store = SyncStore(db)
-    assert all_subs(store) == [sub(1)]
-    assert store.mark_done([1], block=2) == 1 and all_subs(store) == []
+    assert all_subs(store) == [sub(1), callback(2, 1)]
+    assert store.mark_done([1], block=2) == 1 and all_subs(store) == [callback(2, 1)]
+    store.advance(BlockRef(3, "0x3", sub(1).interval_end(3) or 0), 2, fulfilled=[(2, 3)])
+    assert all_subs(store) == []  # the columns were filled in from the stored bodies
 
 
 def test_nonexistent_subscriptions_are_not_stored(tmp_path: Path) -> None:
@@ -155,3 +159,41 @@ def test_uint256_payment_amounts_round_trip(tmp_path) -> None:
 
     big = msgspec.structs.replace(sub(1), payment_amount=2**256 - 1)
     assert sync_store._decoder.decode(sync_store._encoder.encode(big)) == big
+
+
+def callback(sub_id: int, redundancy: int) -> Subscription:
+    return msgspec.structs.replace(sub(sub_id), period=0, frequency=1, redundancy=redundancy)
+
+
+def test_a_recurring_subscription_is_done_once_a_block_is_past_its_last_interval(
+        tmp_path: Path) -> None:
+    store = SyncStore(ChainDb(str(tmp_path / "c.sqlite3")))
+    ends = sub(1).interval_end(3)  # 100_030
+    assert ends is not None
+    store.advance(BlockRef(1, "0x1", ends - 1), 2, seen=[sub(1), callback(2, 1)])
+    assert store.count() == 2
+    store.advance(BlockRef(2, "0x2", ends), 2)
+    assert all_subs(store) == [callback(2, 1)]  # the callback has no end in time
+    assert store.seen_after(1) == [1]  # marked at block 2: a rewind before re-reads it
+
+
+def test_a_callback_is_done_once_its_redundancy_is_used_up_by_the_logs(
+        tmp_path: Path) -> None:
+    store = SyncStore(ChainDb(str(tmp_path / "c.sqlite3")))
+    store.advance(ref(1), 3, seen=[callback(1, 2), callback(2, 2), sub(3)])
+    store.advance(ref(2), 3, fulfilled=[(1, 2), (2, 2), (3, 2)])
+    assert store.count() == 3  # one of two; a recurring subscription counts nothing
+    store.advance(ref(3), 3, fulfilled=[(1, 3)])
+    assert [s.id for s in all_subs(store)] == [2, 3]
+    assert store.seen_after(2) == [1]
+    # A rewind re-reads the rows the rewound logs touched: their count starts afresh.
+    store.rewind(ref(1), 3, reread=[callback(1, 2), callback(2, 2)], reread_block=1)
+    store.advance(ref(2), 3, fulfilled=[(1, 2)])
+    assert [s.id for s in all_subs(store)] == [1, 2, 3]
+
+
+def test_never_deliverable_subscriptions_are_done_when_read(tmp_path: Path) -> None:
+    store = SyncStore(ChainDb(str(tmp_path / "c.sqlite3")))
+    store.advance(ref(1), 3, seen=[callback(1, 0), msgspec.structs.replace(sub(2), frequency=0),
+                                   sub(3)])
+    assert [s.id for s in all_subs(store)] == [3]
