@@ -56,8 +56,9 @@ def test_redundancy_two_served_by_two_nodes_third_refused(session, tmp_path: Pat
             third = ctx.__enter__()
             nodes.append((ctx, third))
             wait_until(lambda: any(e.get("reason") in ("interval completed",
-                                                       "last interval settled")
-                                   for e in third.events("subscription no longer tracked")
+                                                       "last interval skipped")
+                                   for e in third.events("subscription complete; no longer "
+                                                         "tracked")
                                    + third.events("interval will be retried")) or
                        time.sleep(0.2), 15, "the third node to settle the interval")
             assert cb.functions.deliveryCount().call() - before == 2
