@@ -14,9 +14,9 @@ Pruning. A final claim is what keeps its interval from running again, so it may
 only go once nothing can look it up again. The scheduler looks a claim up only
 for the interval a subscription is at *now* (chain time, which only moves
 forward), when it (re)tracks a subscription — and the poller re-tells every
-stored subscription after each restart, so "no longer tracked" alone proves
-nothing. ``closes_at`` (chain time) is when the claim's interval stops being
-reachable, set by the scheduler:
+subscription it still tracks after each restart (all but the done ones), so "no
+longer tracked" by the scheduler alone proves nothing. ``closes_at`` (chain time)
+is when the claim's interval stops being reachable, set by the scheduler:
 
 * periodic subscription: the end of the interval (``Subscription.interval_end``);
   from then on its current interval is a later one;
