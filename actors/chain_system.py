@@ -15,7 +15,13 @@ from eth_account import Account
 
 from actors.board import Board
 from actors.chain_poller import SubscriptionPollerActor
-from actors.chain_scheduler import SCHEDULER, WALLET, ChainSchedulerActor, wallet_keys_in_use
+from actors.chain_scheduler import (
+    POLLER,
+    SCHEDULER,
+    WALLET,
+    ChainSchedulerActor,
+    wallet_keys_in_use,
+)
 from actors.delegation_gate import DelegationGate
 from actors.directory import Directory
 from actors.supervisor import ChildSpec
@@ -33,7 +39,6 @@ from node.store.claim_store import ClaimStore
 
 log = logging.getLogger(__name__)
 
-POLLER = "chain-poller"
 
 
 class ChainStartError(Exception):

@@ -74,8 +74,7 @@ def chain_probes(*, wallet_every: float = 60.0) -> tuple[Probe, ...]:
     """The poller's ``SyncStatus`` and the wallet's ``WalletStatus`` (an RPC call in the
     wallet's thread, hence asked at most every ``wallet_every`` seconds)."""
     # Imported here: the chain actors' modules load web3 and eth_account.
-    from actors.chain_scheduler import WALLET
-    from actors.chain_system import POLLER
+    from actors.chain_scheduler import POLLER, WALLET
 
     return (Probe(POLLER, SyncStatus(), _record_sync),
             Probe(WALLET, WalletStatus(), _record_wallet, every=wallet_every))
