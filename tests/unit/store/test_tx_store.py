@@ -3,7 +3,6 @@ the state machine enforced on every write, and durability across reopening."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -28,10 +27,8 @@ class Clock:
 
 
 @pytest.fixture
-def db(tmp_path: Path) -> Iterator[ChainDb]:
-    db = ChainDb(str(tmp_path / "chain.sqlite3"))
-    yield db
-    db.close()
+def db(chain_db: ChainDb) -> ChainDb:
+    return chain_db
 
 
 @pytest.fixture
