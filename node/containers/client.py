@@ -96,9 +96,14 @@ class _Target(msgspec.Struct, frozen=True):
     path: str  # prefix without trailing slash
 
     @property
-    def origin(self) -> str:
+    def authority(self) -> str:
+        """``host:port`` as the Host header and URLs write it."""
         host = f"[{self.host}]" if ":" in self.host else self.host
-        return f"{self.scheme}://{host}:{self.port}{self.path}"
+        return f"{host}:{self.port}"
+
+    @property
+    def origin(self) -> str:
+        return f"{self.scheme}://{self.authority}{self.path}"
 
 
 def _target(base_url: str) -> _Target:
@@ -139,7 +144,6 @@ class _Pool:
 
     def __init__(self, target: _Target, max_idle: int, tls: ssl.SSLContext | None) -> None:
         self.target = target
-        self.host_header = target.origin.split("://", 1)[1].removesuffix(target.path)
         self._max_idle = max_idle
         self._tls = tls
         self._idle: list[Connection] = []
@@ -347,7 +351,7 @@ class ContainerClient:
         deadline: Deadline,
     ) -> _Exchange:
         """Send a request and read the response head, retrying a stale connection once."""
-        request = request_bytes(method, pool.target.path + path, pool.host_header,
+        request = request_bytes(method, pool.target.path + path, pool.target.authority,
                                 self._headers(endpoint, body), body)
         conn, reused = pool.get()
         try:
