@@ -45,6 +45,7 @@ from eth_utils.address import is_address
 
 from actors.base import ChildContext, SupervisedActor
 from actors.directory import ActorUnavailable
+from node.chain.fee_policy import FeePolicy
 from node.chain.poller_messages import HeadSeen
 from node.chain.reverts import decode_revert
 from node.chain.rpc_types import Receipt, Rpc, RpcError
@@ -56,11 +57,9 @@ from node.chain.tx import (
     TxRecord,
     TxRequest,
     TxState,
-    bumped_fees,
     gas_with_margin,
     outcome_status,
     sign_attempt,
-    suggested_fees,
 )
 from node.chain.wallet_messages import (
     SendTransaction,
@@ -74,10 +73,6 @@ from node.store.tx_store import TxStore
 log = logging.getLogger(__name__)
 
 MAX_BACKOFF = 5.0
-FEE_TTL = 1.0  # seconds a fee suggestion is reused for new transactions
-# The priority fee suggestion changes slowly; with the base fee of the head the poller
-# read, it is refreshed this often, and at once for replacements and fee refusals.
-TIP_TTL = 60.0
 # No HeadSeen for this long (or three of the poller's heartbeat periods, if longer):
 # poll the head ourselves.
 FEED_SILENCE = 3.0
@@ -236,10 +231,9 @@ class WalletActor(SupervisedActor):
         self._queued: set[str] = set()  # simulating or waiting for a nonce
         self._ready: deque[tuple[str, int]] = deque()
         self._live: dict[str, _Live] = {}
-        self._fee_cache: tuple[Fees, float] | None = None
+        self._fee_policy = FeePolicy(rpc)
         self._undelivered: set[str] = set()  # decided keys whose requester was down
         self._redeliver_at = 0.0
-        self._tip_cache: tuple[int, float] | None = None
         self._lowest_live: int | None = None
         # From the poller's HeadSeen: whose logs it reports and the blocks they cover.
         self._log_source: str | None = None
@@ -276,7 +270,7 @@ class WalletActor(SupervisedActor):
             "in_flight": len(self._live) + len(self._queued), "holes": len(self._free)})
         self._publish()
         try:
-            self._tip(fresh=True)  # warm: the first delivery then needs no fee read
+            self._fee_policy.tip(fresh=True)  # warm: the first delivery then needs no fee read
         except RpcError:
             pass
         threading.Thread(target=self._tick_loop, name="wallet-ticker", daemon=True).start()
@@ -604,49 +598,25 @@ class WalletActor(SupervisedActor):
 
     def _replace(self, item: _Live) -> None:
         try:
-            current = self._fees(fresh=True)
+            fees = self._fee_policy.replacement(item.attempts[-1].fees,
+                                                base_fee=self._fed_base_fee())
         except RpcError as exc:
             log.warning("fees unavailable; replacing later", extra={"error": str(exc)})
             return
-        fees = bumped_fees(item.attempts[-1].fees, current)
         log.info("replacing a stuck transaction", extra={
             "key": item.key, "nonce": item.nonce, "tx_hash": item.attempts[-1].tx_hash,
             "max_fee": fees.max_fee, "priority_fee": fees.priority_fee})
         self._sign_and_send(item, fees)
 
-    def _fees(self, *, fresh: bool = False) -> Fees:
-        now = time.monotonic()
-        feed = self._feed
-        if feed is not None and feed.base_fee is not None and feed.fresh(now):
-            tip = self._tip(fresh=fresh)
-            if tip is not None:
-                # Twice the base fee: room for it to rise for several blocks.
-                return Fees(max_fee=2 * feed.base_fee + tip, priority_fee=tip)
-        if not fresh and self._fee_cache is not None and now - self._fee_cache[1] < FEE_TTL:
-            return self._fee_cache[0]
-        try:
-            suggestion = self._rpc.fee_suggestion()
-        except RpcError as exc:
-            if exc.kind != "unsupported":
-                raise
-            suggestion = None
-        fees = suggested_fees(suggestion, None if suggestion else self._rpc.gas_price())
-        self._fee_cache = (fees, now)
-        return fees
+    def _fees(self) -> Fees:
+        return self._fee_policy.fees(base_fee=self._fed_base_fee())
 
-    def _tip(self, *, fresh: bool) -> int | None:
-        """The RPC's priority fee suggestion, reused for TIP_TTL; None if unsupported."""
-        now = time.monotonic()
-        if not fresh and self._tip_cache is not None and now - self._tip_cache[1] < TIP_TTL:
-            return self._tip_cache[0]
-        try:
-            tip = self._rpc.max_priority_fee()
-        except RpcError as exc:
-            if exc.kind != "unsupported":
-                raise
+    def _fed_base_fee(self) -> int | None:
+        """The base fee of the head the poller told, unless it has been silent too long."""
+        feed = self._feed
+        if feed is None or not feed.fresh(time.monotonic()):
             return None
-        self._tip_cache = (tip, now)
-        return tip
+        return feed.base_fee
 
     # --- tracking -----------------------------------------------------------------
 
@@ -740,19 +710,11 @@ class WalletActor(SupervisedActor):
         # wait for it, unless their own fees have fallen behind the market.
         first_in_line = self._confirmed is None or item.nonce <= self._confirmed \
             or item.nonce == self._lowest_live
-        if first_in_line or self._underpriced(item.attempts[-1].fees):
+        if first_in_line or self._fee_policy.underpriced(item.attempts[-1].fees,
+                                                         base_fee=self._fed_base_fee()):
             self._replace(item)
         else:
             item.sent_head = self._head
-
-    def _underpriced(self, fees: Fees) -> bool:
-        try:
-            current = self._fees()
-        except RpcError:
-            return False
-        # For EIP-1559 (2 * base + tip + tip) / 2 = base + tip: what gets included now.
-        going_rate = (current.max_fee + (current.priority_fee or current.max_fee)) // 2
-        return fees.max_fee < going_rate
 
     def _settle(self, item: _Live, receipt: Receipt) -> None:
         if receipt.status == 1:
