@@ -11,7 +11,7 @@ ticker thread looks up the rest once the logs could have shown them: the nonce a
 of the last block the logs cover, then receipts only for nonces used by then — and
 tells the actor what it saw; no lock is held while waiting. Without a poller, or
 when it falls silent, the ticker polls the head itself and looks everything up that
-way.
+way. The ticker lives in ``actors.wallet_watch``.
 
 Transactions not mined after ``replace_after_blocks`` blocks are re-signed at the
 same nonce with fees bumped by 12.5 %. Every signed attempt is persisted before it
@@ -32,10 +32,10 @@ import logging
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Collection, Iterable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any
 
 import msgspec
 import pykka
@@ -45,6 +45,15 @@ from eth_utils.address import is_address
 
 from actors.base import ChildContext, SupervisedActor
 from actors.directory import ActorUnavailable
+from actors.wallet_watch import (
+    MAX_BACKOFF,
+    ChainWatch,
+    Observed,
+    Prune,
+    Watch,
+    WatchMode,
+    watch_mode,
+)
 from node.chain.fee_policy import FeePolicy
 from node.chain.poller_messages import HeadSeen
 from node.chain.reverts import decode_revert
@@ -72,12 +81,9 @@ from node.store.tx_store import TxStore
 
 log = logging.getLogger(__name__)
 
-MAX_BACKOFF = 5.0
-# No HeadSeen for this long (or three of the poller's heartbeat periods, if longer):
-# poll the head ourselves.
-FEED_SILENCE = 3.0
 # A sent transaction the poller's logs have not settled after this long is looked up
 # like one sent with no poller (logs held back by trailing blocks on a quiet chain).
+# Kept here and passed to the ticker's rule: it is one of the wallet's tunables.
 LOGS_PATIENCE = 15.0
 # A nonce the chain has used without any of our attempts mined must be seen so on
 # this many new heads before we re-sign (load-balanced RPCs can lag on receipts).
@@ -103,52 +109,6 @@ class _Simulated:
     error: str | None = None
     revert_name: str | None = None
     revert_class: str | None = None
-
-
-@dataclass(frozen=True)
-class _Prune:
-    """Ticker -> actor: time to prune decided transactions."""
-
-
-@dataclass(frozen=True)
-class _Observed:
-    """What the ticker saw: ``confirmed`` (the nonce count) and receipts only on a new
-    head; on other ticks just the head, so retries run. ``checked``: the nonces whose
-    receipts were looked for (None: every watched one)."""
-
-    head: int
-    confirmed: int | None
-    receipts: dict[str, Receipt]
-    checked: frozenset[int] | None = None
-    # Nothing new to look up until this changes: the head, and when following the
-    # poller, the logs' coverage and what is to be looked up how.
-    point: tuple[Any, ...] = ()
-
-
-# How a sent transaction is followed: wait for the poller's logs to show it; read the
-# nonce as of the last block they cover (then the receipt if that used it); or read the
-# latest nonce (then the receipt) like a wallet with no poller.
-WatchMode = Literal["logs", "covered", "latest"]
-
-
-@dataclass(frozen=True)
-class _Watch:
-    nonce: int
-    hashes: tuple[str, ...]  # oldest first
-    mode: WatchMode = "latest"
-
-
-@dataclass(frozen=True)
-class _Feed:
-    """What the poller told last (replaced whole, read by the ticker thread)."""
-
-    head: int
-    at: float  # monotonic time it was told
-    base_fee: int | None
-    silence: float = FEED_SILENCE  # no HeadSeen for this long: the poller is not there
-
-    def fresh(self, now: float) -> bool:
-        return now - self.at < self.silence
 
 
 @dataclass
@@ -220,7 +180,7 @@ class WalletActor(SupervisedActor):
         # Decided transactions older than this are pruned (None: kept for ever).
         self._retention = retention
         self._keys_in_use = keys_in_use
-        self._halt = threading.Event()
+        self._halt = threading.Event()  # stops simulation retries
         self._pool = ThreadPoolExecutor(SIMULATION_WORKERS, thread_name_prefix="wallet-sim")
         self._store: TxStore | None = None
         self._chain_id = 0
@@ -238,11 +198,8 @@ class WalletActor(SupervisedActor):
         # From the poller's HeadSeen: whose logs it reports and the blocks they cover.
         self._log_source: str | None = None
         self._coverage: tuple[int, int] | None = None
-        # Read by the ticker thread; replaced whole, never mutated.
-        self._watch: tuple[tuple[_Watch, ...], tuple[int, int] | None] = ((), None)
-        self._active = False
-        self._feed: _Feed | None = None
-        self._wake = threading.Event()
+        self._chain_watch = ChainWatch(rpc, self.address, poll_interval=poll_interval,
+                                       prune_every=None if retention is None else PRUNE_EVERY)
 
     # --- lifecycle --------------------------------------------------------------
 
@@ -273,7 +230,7 @@ class WalletActor(SupervisedActor):
             self._fee_policy.tip(fresh=True)  # warm: the first delivery then needs no fee read
         except RpcError:
             pass
-        threading.Thread(target=self._tick_loop, name="wallet-ticker", daemon=True).start()
+        self._chain_watch.start(self.actor_ref)
 
     def stopping(self) -> None:
         self._shut_down()
@@ -283,7 +240,7 @@ class WalletActor(SupervisedActor):
 
     def _shut_down(self) -> None:
         self._halt.set()
-        self._wake.set()
+        self._chain_watch.stop()
         self._pool.shutdown(wait=False, cancel_futures=True)
 
     def _recover(self, record: TxRecord) -> None:
@@ -309,11 +266,11 @@ class WalletActor(SupervisedActor):
             self._submit(message)
         elif isinstance(message, _Simulated):
             self._simulated(message)
-        elif isinstance(message, _Observed):
+        elif isinstance(message, Observed):
             self._observed(message)
         elif isinstance(message, HeadSeen):
             self._head_seen(message)
-        elif isinstance(message, _Prune):
+        elif isinstance(message, Prune):
             self._prune()
         elif isinstance(message, WalletStatus):
             return self._status()
@@ -352,7 +309,7 @@ class WalletActor(SupervisedActor):
             balance = None
         return WalletState(address=self.address, next_nonce=self._next_nonce,
                            in_flight=len(self._live) + len(self._queued), balance=balance,
-                           fed=self._fed_head() is not None)
+                           fed=self._chain_watch.fed_head() is not None)
 
     # --- simulation (worker threads) ----------------------------------------------
 
@@ -612,11 +569,7 @@ class WalletActor(SupervisedActor):
         return self._fee_policy.fees(base_fee=self._fed_base_fee())
 
     def _fed_base_fee(self) -> int | None:
-        """The base fee of the head the poller told, unless it has been silent too long."""
-        feed = self._feed
-        if feed is None or not feed.fresh(time.monotonic()):
-            return None
-        return feed.base_fee
+        return self._chain_watch.fed_base_fee()
 
     # --- tracking -----------------------------------------------------------------
 
@@ -637,28 +590,15 @@ class WalletActor(SupervisedActor):
                              block_number=mined[found.tx_hash])
         self._publish()
         # Last: the ticker reads the feed, then the watch list published above.
-        self._feed = _Feed(seen.head, time.monotonic(), seen.base_fee,
-                           max(FEED_SILENCE, 3 * seen.heartbeat))
-        self._wake.set()
+        self._chain_watch.fed(seen.head, seen.base_fee, seen.heartbeat)
 
     def _watch_mode(self, item: _Live) -> WatchMode:
-        """The poller's logs show a delivery that succeeded: until they cover the block
-        after the one we knew when sending, nothing is looked up; then the nonce as of
-        their last block tells whether it was mined by then without logs (reverted).
-        Logs held back by trailing blocks on a chain that stopped making blocks would
-        never come: after LOGS_PATIENCE, the latest nonce."""
-        covered = self._coverage
-        if covered is None:
-            return "latest"
-        if item.sent_time is not None and time.monotonic() - item.sent_time > LOGS_PATIENCE:
-            return "latest"
-        if item.first_sent_at is None or item.sent_at is None \
-                or item.request.to.lower() != self._log_source \
-                or item.first_sent_at + 1 < covered[0]:  # mined, maybe, in logs never seen
-            return "covered"
-        return "logs" if covered[1] <= item.sent_at else "covered"
+        return watch_mode(to=item.request.to, first_sent_at=item.first_sent_at,
+                          sent_at=item.sent_at, sent_time=item.sent_time,
+                          coverage=self._coverage, log_source=self._log_source,
+                          patience=LOGS_PATIENCE)
 
-    def _observed(self, seen: _Observed) -> None:
+    def _observed(self, seen: Observed) -> None:
         self._head = seen.head
         if seen.confirmed is not None:
             self._confirmed = seen.confirmed
@@ -672,7 +612,7 @@ class WalletActor(SupervisedActor):
         self._redeliver()
         self._publish()
 
-    def _follow(self, item: _Live, seen: _Observed) -> None:
+    def _follow(self, item: _Live, seen: Observed) -> None:
         for attempt in item.attempts:
             receipt = seen.receipts.get(attempt.tx_hash)
             if receipt is not None:
@@ -799,94 +739,11 @@ class WalletActor(SupervisedActor):
             log.info("decided transactions pruned", extra={
                 "transactions": transactions, "attempts": attempts, "kept_in_use": kept})
 
-    # --- ticker thread -------------------------------------------------------------
-
     def _publish(self) -> None:
-        # With the coverage it was judged by: the ticker must not pair it with a newer one.
-        self._watch = (tuple(
-            _Watch(item.nonce, tuple(a.tx_hash for a in item.attempts),
-                   self._watch_mode(item))
-            for item in self._live.values() if item.attempts), self._coverage)
-        self._active = bool(self._live or self._ready or self._undelivered)
-
-    def _tick_loop(self) -> None:
-        """Runs on every head the poller tells, and every poll interval for retries."""
-        me = self.actor_ref
-        last: tuple[Any, ...] = ()
-        delay = self._poll_interval
-        not_before = 0.0
-        prune_at = time.monotonic()  # the first run soon after a start, then now and then
-        while True:
-            self._wake.wait(delay)
-            self._wake.clear()
-            if self._halt.is_set():
-                return
-            if self._retention is not None and time.monotonic() >= prune_at:
-                prune_at = time.monotonic() + PRUNE_EVERY
-                try:
-                    me.tell(_Prune())
-                except pykka.ActorDeadError:
-                    return
-            if not self._active or time.monotonic() < not_before:
-                continue
-            try:
-                seen = self._look(last)
-            except RpcError as exc:
-                backoff = max(min(max(delay, self._poll_interval) * 2, MAX_BACKOFF),
-                              getattr(exc, "retry_after", None) or 0)
-                not_before = time.monotonic() + backoff
-                delay = backoff
-                log.warning("chain poll failed; backing off",
-                            extra={"error": str(exc), "delay": backoff})
-                continue
-            delay = self._poll_interval
-            last = seen.point
-            try:
-                me.tell(seen)
-            except pykka.ActorDeadError:
-                return
-
-    def _fed_head(self) -> int | None:
-        """The head the poller told, unless it has been silent too long."""
-        feed = self._feed
-        if feed is None or not feed.fresh(time.monotonic()):
-            return None
-        return feed.head
-
-    def _look(self, last: tuple[Any, ...]) -> _Observed:
-        fed = self._fed_head()
-        head = self._rpc.block_number() if fed is None else fed
-        watched, covered = self._watch
-        if fed is None or covered is None:
-            # No poller to go by: the latest nonce on each new head, as ever.
-            if (head,) == last:
-                return _Observed(head, None, {}, point=last)
-            confirmed = self._rpc.nonce(self.address, "latest")
-            return _Observed(head, confirmed,
-                             self._receipts([w for w in watched if w.nonce < confirmed]),
-                             point=(head,))
-        watches = tuple(w for w in watched if w.mode != "logs")
-        point = (head, covered[1], tuple((w.nonce, w.mode) for w in watches))
-        if point == last or not watches:
-            return _Observed(head, None, {}, point=point)
-        # A transaction of ours mined by the last block the logs cover and not in them
-        # reverted (or logs nothing); one mined later is left to the logs still to come.
-        latest = any(w.mode == "latest" for w in watches)
-        confirmed = self._rpc.nonce(self.address, "latest" if latest else covered[1])
-        return _Observed(head, confirmed,
-                         self._receipts([w for w in watches if w.nonce < confirmed]),
-                         frozenset(w.nonce for w in watches), point)
-
-    def _receipts(self, watches: Iterable[_Watch]) -> dict[str, Receipt]:
-        """The receipt of each watched nonce's newest mined attempt."""
-        receipts: dict[str, Receipt] = {}
-        for watch in watches:
-            for tx_hash in reversed(watch.hashes):
-                receipt = self._rpc.receipt(tx_hash)
-                if receipt is not None:
-                    receipts[tx_hash] = receipt
-                    break
-        return receipts
+        self._chain_watch.publish(tuple(
+            Watch(item.nonce, tuple(a.tx_hash for a in item.attempts), self._watch_mode(item))
+            for item in self._live.values() if item.attempts), self._coverage,
+            active=bool(self._live or self._ready or self._undelivered))
 
 
 def _invalid(message: SendTransaction) -> str | None:
