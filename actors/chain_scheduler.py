@@ -17,32 +17,10 @@ terminal for the subscription (stop tracking), terminal for the interval (skip
 it), or worth retrying later (e.g. SubscriptionNotActive while the chain
 catches up).
 
-Completed subscriptions leave tracking. A tracked subscription is *complete* when
-this node will never act on it again, which is when no claim of it is open and
-either
-
-* chain time is past its last interval (``Subscription.finished``: a recurring
-  subscription after interval ``frequency``), or
-* the claim of its last interval (``Subscription.last_interval``: ``frequency``,
-  1 for a callback) is final: this node delivered it (its own delivery mined or
-  seen in the logs), or skipped it (the redundancy was met: counted from the
-  poller's logs for subscriptions seen created, read from the Reader when due for
-  the others; or the delivery reverted with IntervalCompleted /
-  NodeRespondedAlready), or gave up on it after bounded retries.
-
-Either way ``_due_item`` would never start anything for it again — a final claim
-is exactly what stops an interval from running twice, and chain time here never
-moves back — so forgetting it changes no decision; it only frees memory. Nothing
-new is read to decide it (claims are local; the chain facts were read already).
-On completion the subscription is untracked, its claims get ``closes_at`` (so
-``prune`` removes them after the retention), and the poller is told to stop
-replaying it (``ForgetSubscriptions``, a ``tell``: the poller only ever ``tell``s
-us, so neither side waits on the other). Reorgs: a completion rests on claims and
-chain time, which a ``Rewound`` does not undo here; the poller keeps a done row
-until its block leaves the reorg window and a rewind before it re-reads the
-subscription, which brings it back here to be decided again. A completion the
-poller never recorded (it was restarting) is decided again after its replay, while
-the claim it rests on is still kept (the retention is far longer than a restart).
+Completed subscriptions leave tracking: the rule, and why forgetting them changes
+no decision, is in ``node.chain.subscription_completion``. On completion the
+subscription is untracked, its claims get ``closes_at`` and the poller is told
+to stop replaying it (``ForgetSubscriptions``).
 
 Settled claims are pruned on a chain head at most every ``PRUNE_EVERY`` seconds,
 ``PRUNE_BATCH`` at a time, once nothing can look them up any more and they are
@@ -59,7 +37,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import msgspec
@@ -72,6 +50,7 @@ from actors.router import ROUTER
 from node.chain import contracts
 from node.chain.container_ids import ContainerIdResolver
 from node.chain.delegation import ClaimPayload, DelegatedRequest, decode_payload, encode_payload
+from node.chain.fulfilment_counts import FulfilmentCounts
 from node.chain.output_encoding import OutputEncodingError, encode_onchain_output
 from node.chain.poller_messages import (
     ChainHead,
@@ -85,6 +64,7 @@ from node.chain.poller_messages import (
 from node.chain.rpc_types import Rpc, RpcError
 from node.chain.scheduler_messages import SchedulerReport, SchedulerStatus, TrackDelegated
 from node.chain.subscription import ZERO_ADDRESS, Subscription
+from node.chain.subscription_completion import completion_reason
 from node.chain.wallet_messages import SendTransaction, TransactionOutcome
 from node.guardian import GuardianRules, check_onchain
 from node.messages import (
@@ -137,29 +117,6 @@ class _Tracked:
     @property
     def key(self) -> str:
         return f"sub:{self.sub.id}"
-
-
-@dataclass
-class _Fulfilments:
-    """Who delivered each recent interval of a subscription, counted from its creation
-    (sets: the poller may tell a log twice). Intervals before ``forgotten_below`` were
-    dropped to bound memory, and are unknown again."""
-
-    nodes: dict[int, set[str]] = field(default_factory=dict)
-    forgotten_below: int = 0
-    KEEP = 4
-
-    def add(self, interval: int, node: str) -> None:
-        self.nodes.setdefault(interval, set()).add(node.lower())
-        if len(self.nodes) > self.KEEP:
-            oldest = min(self.nodes)
-            del self.nodes[oldest]
-            self.forgotten_below = max(self.forgotten_below, oldest + 1)
-
-    def count(self, interval: int) -> int | None:
-        if interval < self.forgotten_below:
-            return None
-        return len(self.nodes.get(interval, ()))
 
 
 @dataclass(frozen=True)
@@ -222,7 +179,7 @@ class ChainSchedulerActor(SupervisedActor):
         self._undelivered: set[str] = set()
         self._approvals: dict[str, str] = {}  # approve tx key -> claim key
         # Subscriptions seen created, whose every fulfilment since was told.
-        self._fulfilments: dict[int, _Fulfilments] = {}
+        self._fulfilments: dict[int, FulfilmentCounts] = {}
         self._poller = poller
         self._completed: list[int] = []  # told to the poller after the current message
         self._chain_time = 0
@@ -289,7 +246,7 @@ class ChainSchedulerActor(SupervisedActor):
                 self._fulfilments.pop(sub.id, None)
                 self._seen(sub)
                 if message.created and sub.id in self._tracked:
-                    self._fulfilments[sub.id] = _Fulfilments()
+                    self._fulfilments[sub.id] = FulfilmentCounts()
         elif isinstance(message, SubscriptionCancelled):
             self._cancelled(message.sub_id)
         elif isinstance(message, IntervalFulfilled):
@@ -352,21 +309,22 @@ class ChainSchedulerActor(SupervisedActor):
                      extra={"subscription_id": sub_id, "reason": reason})
 
     def _complete_if_done(self, tracked: _Tracked, last: Claim | None = None) -> bool:
-        """Forgets ``tracked`` if it is complete (the rule is in the module docstring).
+        """Forgets ``tracked`` if it is complete (``node.chain.subscription_completion``).
         ``last``: its last interval's claim, when the caller has it at hand."""
-        sub, now = tracked.sub, self._chain_time
-        if not sub.active(now) or sub.interval(now) < sub.last_interval:
-            return False  # claims are only made for the current interval: not final yet
-        if any(claim.sub_key == tracked.key for claim in self._open.values()):
-            return False  # settling it comes back here
-        if sub.finished(now):
-            reason = "past its last interval"
-        else:
-            if last is None or last.interval != sub.last_interval:
-                last = self._claims.get(claim_key(tracked.key, sub.last_interval))
-            if last is None or not last.final:
-                return False
-            reason = f"last interval {last.state}"
+        sub = tracked.sub
+
+        def has_open_claim() -> bool:
+            return any(claim.sub_key == tracked.key for claim in self._open.values())
+
+        def last_claim() -> Claim | None:
+            if last is not None and last.interval == sub.last_interval:
+                return last
+            return self._claims.get(claim_key(tracked.key, sub.last_interval))
+
+        reason = completion_reason(sub, self._chain_time, has_open_claim=has_open_claim,
+                                   last_claim=last_claim)
+        if reason is None:
+            return False
         self._fulfilments.pop(sub.id, None)
         self._tracked.pop(sub.id, None)
         if self._chain_time > 0:

@@ -3,7 +3,7 @@ redundancy count for subscriptions whose every log since creation it was told)."
 
 from __future__ import annotations
 
-from actors.chain_scheduler import _Fulfilments
+from node.chain.fulfilment_counts import FulfilmentCounts as _Fulfilments
 
 NODE_A = "0x" + "aa" * 20
 NODE_B = "0x" + "BB" * 20
