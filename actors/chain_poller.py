@@ -49,6 +49,7 @@ from eth_utils.crypto import keccak
 from actors.base import ChildContext, SupervisedActor
 from actors.directory import ActorUnavailable
 from node.chain import contracts
+from node.chain.backoff import Backoff
 from node.chain.poller_messages import (
     ChainHead,
     ForgetSubscriptions,
@@ -195,51 +196,6 @@ def _subscription(sub_id: int, words: list[bytes]) -> Subscription:
         wallet=_address(words[10]))
 
 
-# --- backoff ------------------------------------------------------------------------
-
-
-class _Backoff:
-    """Exponential retry delay; logs when reads start failing and when they recover."""
-
-    def __init__(self, clock: Callable[[], float], first: float, cap: float) -> None:
-        self._clock = clock
-        self._first = first
-        self._cap = cap
-        self._delay = 0.0
-        self._retry_at = 0.0
-        self._failing_since: float | None = None
-        self._last_kind = ""
-        self.failures = 0
-
-    def waiting(self) -> bool:
-        return self._clock() < self._retry_at
-
-    def failed(self, kind: str, error: str, retry_after: float | None = None) -> float:
-        now = self._clock()
-        self._delay = self._first if self._delay == 0 else min(self._delay * 2, self._cap)
-        delay = max(self._delay, retry_after or 0.0)
-        self._retry_at = now + delay
-        self.failures += 1
-        if self._failing_since is None or kind != self._last_kind:
-            log.warning("chain sync failing, backing off",
-                        extra={"kind": kind, "error": error, "retry_in": round(delay, 2)})
-        if self._failing_since is None:
-            self._failing_since = now
-        self._last_kind = kind
-        return delay
-
-    def succeeded(self) -> None:
-        if self._failing_since is not None:
-            log.info("chain sync recovered",
-                     extra={"failures": self.failures,
-                            "down_for": round(self._clock() - self._failing_since, 2)})
-        self._delay = 0.0
-        self._retry_at = 0.0
-        self._failing_since = None
-        self._last_kind = ""
-        self.failures = 0
-
-
 # --- the actor ------------------------------------------------------------------------
 
 
@@ -292,7 +248,7 @@ class SubscriptionPollerActor(SupervisedActor):
         self._starting_sub_id = starting_sub_id
         self._batch_sleep = batch_sleep
         self._sync_period = max(sync_period, MIN_TICK)
-        self._backoff = _Backoff(clock, first=max(batch_sleep, sync_period, 0.2), cap=MAX_BACKOFF)
+        self._backoff = Backoff(clock, first=max(batch_sleep, sync_period, 0.2), cap=MAX_BACKOFF)
         self._keep_blocks = trail_head_blocks + WINDOW_MARGIN
         self._store: SyncStore | None = None
         self._phase: Phase = "replay"
