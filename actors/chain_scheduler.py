@@ -37,7 +37,6 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
 from typing import Any
 
 import msgspec
@@ -50,6 +49,18 @@ from actors.router import ROUTER
 from node.chain import contracts
 from node.chain.container_ids import ContainerIdResolver
 from node.chain.delegation import ClaimPayload, DelegatedRequest, decode_payload, encode_payload
+from node.chain.due_work import (
+    DueInterval,
+    NotActiveYet,
+    PastLastInterval,
+    TrackedSubscription,
+    Verdict,
+    answers_per_interval,
+    batch_reads,
+    current_interval,
+    decide,
+    first_wake,
+)
 from node.chain.fulfilment_counts import FulfilmentCounts
 from node.chain.output_encoding import OutputEncodingError, encode_onchain_output
 from node.chain.poller_messages import (
@@ -109,23 +120,6 @@ class Tick(msgspec.Struct, frozen=True, tag=True):
     """Time passes: retries whose delay is over run again."""
 
 
-@dataclass
-class _Tracked:
-    sub: Subscription
-    containers: tuple[str, ...]
-
-    @property
-    def key(self) -> str:
-        return f"sub:{self.sub.id}"
-
-
-@dataclass(frozen=True)
-class _Due:
-    tracked: _Tracked
-    interval: int
-    attempts: int
-
-
 class ChainSchedulerActor(SupervisedActor):
     def __init__(
         self,
@@ -170,7 +164,7 @@ class ChainSchedulerActor(SupervisedActor):
         # Settled claims older than this may be pruned (None: kept for ever).
         self._retention = retention
         self._prune_at = 0.0
-        self._tracked: dict[int, _Tracked] = {}
+        self._tracked: dict[int, TrackedSubscription] = {}
         self._wakeups: list[tuple[int, int]] = []  # (chain time, subscription id)
         self._open: dict[str, Claim] = {}  # claim key -> open claim
         self._by_job: dict[str, str] = {}  # job id -> claim key
@@ -293,14 +287,11 @@ class ChainSchedulerActor(SupervisedActor):
                                                         "reason": rejection.error})
             return
         known = sub.id in self._tracked
-        self._tracked[sub.id] = _Tracked(sub, containers)
+        self._tracked[sub.id] = TrackedSubscription(sub, containers)
         if not known:
             log.info("subscription tracked", extra={"subscription_id": sub.id,
                                                     "containers": containers})
-        heapq.heappush(self._wakeups, (self._first_wake(sub), sub.id))
-
-    def _first_wake(self, sub: Subscription) -> int:
-        return sub.active_at if not sub.active(self._chain_time) else self._chain_time
+        heapq.heappush(self._wakeups, (first_wake(sub, self._chain_time), sub.id))
 
     def _untrack(self, sub_id: int, reason: str) -> None:
         self._fulfilments.pop(sub_id, None)
@@ -308,7 +299,7 @@ class ChainSchedulerActor(SupervisedActor):
             log.info("subscription no longer tracked",
                      extra={"subscription_id": sub_id, "reason": reason})
 
-    def _complete_if_done(self, tracked: _Tracked, last: Claim | None = None) -> bool:
+    def _complete_if_done(self, tracked: TrackedSubscription, last: Claim | None = None) -> bool:
         """Forgets ``tracked`` if it is complete (``node.chain.subscription_completion``).
         ``last``: its last interval's claim, when the caller has it at hand."""
         sub = tracked.sub
@@ -367,7 +358,7 @@ class ChainSchedulerActor(SupervisedActor):
         """Everything due now, in batches of ``batch_limit`` (one RPC request each)."""
         now = self._chain_time
         while self._wakeups and self._wakeups[0][0] <= now:
-            due: dict[int, _Due] = {}
+            due: dict[int, DueInterval] = {}
             while self._wakeups and self._wakeups[0][0] <= now and len(due) < self._batch_limit:
                 _, sub_id = heapq.heappop(self._wakeups)
                 tracked = self._tracked.get(sub_id)
@@ -379,54 +370,36 @@ class ChainSchedulerActor(SupervisedActor):
             if due:
                 self._check_and_start(list(due.values()))
 
-    def _due_item(self, tracked: _Tracked, now: int) -> _Due | None:
+    def _due_item(self, tracked: TrackedSubscription, now: int) -> DueInterval | None:
         sub = tracked.sub
-        if not sub.active(now):
-            heapq.heappush(self._wakeups, (sub.active_at, sub.id))
+        where = current_interval(sub, now)
+        if isinstance(where, NotActiveYet):
+            heapq.heappush(self._wakeups, (where.wake_at, sub.id))
             return None
-        interval = sub.interval(now)
-        if interval > sub.frequency:
+        if isinstance(where, PastLastInterval):
             # An interval still open completes it when it settles.
             self._complete_if_done(tracked)
             return None
-        self._schedule_next(sub, interval)
-        key = claim_key(tracked.key, interval)
+        if where.next_wake is not None:
+            heapq.heappush(self._wakeups, (where.next_wake, sub.id))
+        key = claim_key(tracked.key, where.interval)
         if key in self._open:
             return None  # in progress, or waiting for a retry
         existing = self._claims.get(key)
         if existing is not None and existing.final:
             self._complete_if_done(tracked, existing)  # e.g. replayed after a restart
             return None
-        return _Due(tracked, interval, 0 if existing is None else existing.attempts)
+        return DueInterval(tracked, where.interval,
+                           0 if existing is None else existing.attempts)
 
-    def _schedule_next(self, sub: Subscription, interval: int) -> None:
-        end = sub.interval_end(interval)
-        if end is not None and interval < sub.frequency:
-            heapq.heappush(self._wakeups, (end, sub.id))
-
-    def _known_count(self, item: _Due) -> int | None:
+    def _known_count(self, item: DueInterval) -> int | None:
         counted = self._fulfilments.get(item.tracked.sub.id)
         return None if counted is None else counted.count(item.interval)
 
-    def _check_and_start(self, due: list[_Due]) -> None:
-        # One request: the redundancy counts of the due intervals not known already (one
-        # Reader call) and each consumer's inputs. Whether this node answered already is
-        # known from the claims; were they lost, the delivery's simulation says
-        # NodeRespondedAlready.
+    def _check_and_start(self, due: list[DueInterval]) -> None:
         known = [self._known_count(d) for d in due]
-        unknown = [d for d, count in zip(due, known, strict=True) if count is None]
-        calls: list[contracts.PreparedCall[Any]] = []
-        if unknown:
-            calls.append(self._reader.read_redundancy_count_batch_call(
-                [d.tracked.sub.id for d in unknown], [d.interval for d in unknown]))
-        for item in due:
-            sub = item.tracked.sub
-            calls.append(contracts.consumer_inputs_call(
-                sub.owner, sub.id, item.interval, self._chain_time, self._me))
-            if sub.paid:
-                calls.append(contracts.is_valid_wallet_call(self._factory, sub.wallet))
-                if int(sub.payment_token, 16) != 0:
-                    calls.append(contracts.token_balance_call(sub.payment_token, sub.wallet))
+        calls = batch_reads(due, known, self._reader, chain_time=self._chain_time,
+                            node=self._me, wallet_factory=self._factory)
         try:
             answers = contracts.run_batch(self._rpc, calls)
         except RpcError as exc:
@@ -435,58 +408,34 @@ class ChainSchedulerActor(SupervisedActor):
             for item in due:
                 heapq.heappush(self._wakeups, (self._chain_time + 1, item.tracked.sub.id))
             return
-        read = answers[0] if unknown else []
-        position = 1 if unknown else 0
-        index = 0
-        for item, count in zip(due, known, strict=True):
-            sub = item.tracked.sub
-            width = 1 if not sub.paid else (2 if int(sub.payment_token, 16) == 0 else 3)
-            answer: Any = count
-            if count is None:
-                answer = read if isinstance(read, RpcError) else read[index]
-                index += 1
-            self._decide(item, [answer, *answers[position:position + width]])
-            position += width
+        for item, item_answers in zip(due, answers_per_interval(due, known, answers),
+                                      strict=True):
+            self._decide(item, item_answers)
 
-    def _decide(self, item: _Due, answers: list[Any]) -> None:
+    def _decide(self, item: DueInterval, answers: list[Any]) -> None:
         """``answers``: redundancy count, inputs, then (paid) wallet validity and balance."""
         sub, key = item.tracked.sub, claim_key(item.tracked.key, item.interval)
-        count, inputs = answers[0], answers[1]
-        if isinstance(count, RpcError):
+        decision = decide(sub, answers, lambda: self._rpc.balance(sub.wallet))
+        if decision.verdict is Verdict.RECHECK:
             heapq.heappush(self._wakeups, (self._chain_time + 1, sub.id))
-            return
-        if count >= sub.redundancy:
+        elif decision.verdict is Verdict.SKIP:
             self._settle(self._claim(key, item), "skipped", "interval completed")
-            return
-        if sub.paid and answers[2] is not True:
+        elif decision.verdict is Verdict.INVALID_WALLET:
             self._untrack(sub.id, "InvalidWallet: the consumer wallet is not from the factory")
-            return
-        if sub.paid and not self._funded(sub, answers):
+        elif decision.verdict is Verdict.UNDERFUNDED:
             # Funds may still arrive: this interval is retried (boundedly), later ones too.
             claim = msgspec.structs.replace(self._claim(key, item), attempts=item.attempts + 1)
             self._retry(claim,
                         f"the consumer wallet holds less than the payment {sub.payment_amount}")
-            return
-        if isinstance(inputs, RpcError):
-            inputs = b""  # a consumer that reverts gets an empty input (as the original)
-        self._start_job(item, bytes(inputs))
-
-    def _funded(self, sub: Subscription, answers: list[Any]) -> bool:
-        if int(sub.payment_token, 16) != 0:
-            balance = answers[3]
         else:
-            try:
-                balance = self._rpc.balance(sub.wallet)  # ETH has no eth_call form to batch
-            except RpcError:
-                return True  # unknown: let the delivery's simulation decide
-        return isinstance(balance, int) and balance >= sub.payment_amount
+            self._start_job(item, decision.inputs)
 
-    def _claim(self, key: str, item: _Due) -> Claim:
+    def _claim(self, key: str, item: DueInterval) -> Claim:
         return Claim(key=key, sub_key=item.tracked.key, interval=item.interval,
                      state="claimed", attempts=item.attempts,
                      closes_at=item.tracked.sub.interval_end(item.interval))
 
-    def _start_job(self, item: _Due, inputs: bytes) -> None:
+    def _start_job(self, item: DueInterval, inputs: bytes) -> None:
         sub = item.tracked.sub
         job_id = str(uuid.uuid4())
         claim = msgspec.structs.replace(
@@ -696,7 +645,7 @@ class ChainSchedulerActor(SupervisedActor):
             self._settle(claim, "failed", f"{claim.reason}; the interval passed")
             return
         del self._open[claim.key]
-        self._check_and_start([_Due(tracked, claim.interval, claim.attempts)])
+        self._check_and_start([DueInterval(tracked, claim.interval, claim.attempts)])
 
     def _settle(self, claim: Claim, state: str, reason: str | None) -> None:
         final = msgspec.structs.replace(claim, state=state, reason=reason)  # type: ignore[arg-type]
