@@ -32,24 +32,21 @@ the actor, and its replacement resumes from the stored cursor.
 
 from __future__ import annotations
 
-import functools
 import logging
 import threading
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any, Literal, Protocol
+from typing import Any, Literal
 
 import msgspec
 import pykka
-from eth_abi.abi import encode as abi_encode
-from eth_utils.address import to_checksum_address
-from eth_utils.crypto import keccak
 
 from actors.base import ChildContext, SupervisedActor
 from actors.directory import ActorUnavailable
-from node.chain import contracts
 from node.chain.backoff import Backoff
+from node.chain.coordinator_events import SubscriptionEvent
+from node.chain.coordinator_reader import CoordinatorReader, LogRpc
 from node.chain.poller_messages import (
     ChainHead,
     ForgetSubscriptions,
@@ -63,7 +60,7 @@ from node.chain.poller_messages import (
     SyncReport,
     SyncStatus,
 )
-from node.chain.rpc_types import Block, Rpc, RpcError
+from node.chain.rpc_types import Block, RpcError
 from node.chain.subscription import Subscription
 from node.messages import ChildRestarted
 from node.progress import CountProgress
@@ -92,108 +89,8 @@ class _SnapshotStep(msgspec.Struct, frozen=True, tag=True):
     run: int  # ignores a timer left over from an earlier snapshot run
 
 
-class LogRpc(Rpc, Protocol):
-    def get_logs(self, address: str | list[str], topics: list[str | list[str] | None],
-                 from_block: int, to_block: int) -> list[dict[str, Any]]: ...
-
-
 class ConsumerDown(Exception):
     """The consumer is restarting; what was to be told is told again later."""
-
-
-# --- chain reads ----------------------------------------------------------------------
-
-_READ_BATCH_SELECTOR = keccak(text="readSubscriptionBatch(uint32,uint32)")[:4]
-_WORD = 32
-_SUBSCRIPTION_WORDS = 11  # a static tuple: stored inline in the array, 11 words each
-
-
-@dataclass(frozen=True)
-class _Event:
-    kind: Literal["created", "cancelled", "fulfilled"]
-    sub_id: int
-    block: int
-    block_hash: str
-    tx_hash: str
-    node: str = ""
-    timestamp: int | None = None  # some RPCs put blockTimestamp in logs: saves a header
-
-
-class _ChainReads:
-    def __init__(self, rpc: LogRpc, coordinator: str, reader: str) -> None:
-        self.rpc = rpc
-        self.coordinator = contracts.Coordinator(rpc, coordinator)
-        self.reader = to_checksum_address(reader)
-
-    def next_id(self, block: int) -> int:
-        """The Coordinator's id counter: the id the next subscription will get."""
-        return self.coordinator.next_id(block)
-
-    def subscriptions(self, start: int, end: int, block: int) -> list[Subscription]:
-        """Ids ``start`` <= id < ``end`` (end exclusive, never reversed)."""
-        if end <= start:
-            return []
-        data = _READ_BATCH_SELECTOR + abi_encode(["uint32", "uint32"], [start, end])
-        raw = self.rpc.call(self.reader, data, block=block)
-        return [_subscription(start + i, words) for i, words in enumerate(_tuple_words(raw))]
-
-    def events(self, from_block: int, to_block: int) -> list[_Event]:
-        topics: list[str | list[str] | None] = [list(contracts.SUBSCRIPTION_EVENT_TOPICS)]
-        logs = self.rpc.get_logs(self.coordinator.address, topics, from_block, to_block)
-        events = [_event(entry) for entry in logs if not entry.get("removed")]
-        return [e for e in events if e is not None]
-
-
-def _event(entry: dict[str, Any]) -> _Event | None:
-    decoded = contracts.decode_coordinator_log(entry)
-    kind: Literal["created", "cancelled", "fulfilled"]
-    node = ""
-    if isinstance(decoded, contracts.SubscriptionCreated):
-        kind = "created"
-    elif isinstance(decoded, contracts.SubscriptionCancelled):
-        kind = "cancelled"
-    elif isinstance(decoded, contracts.SubscriptionFulfilled):
-        kind, node = "fulfilled", decoded.node
-    else:
-        return None
-    stamp = entry.get("blockTimestamp")
-    return _Event(kind=kind, sub_id=decoded.sub_id, block=decoded.block_number,
-                  block_hash=decoded.block_hash.lower(), tx_hash=decoded.tx_hash.lower(),
-                  node=node,
-                  timestamp=None if stamp is None else int(stamp, 16))
-
-
-def _tuple_words(raw: bytes) -> list[list[bytes]]:
-    """ABI ``Subscription[]`` split into each element's 11 words. Decoded by hand:
-    eth_abi's generic decoder costs ~25 ms per 500 subscriptions, a third of a batch."""
-    size = _SUBSCRIPTION_WORDS * _WORD
-    if len(raw) < 2 * _WORD or int.from_bytes(raw[:_WORD], "big") != _WORD:
-        raise RpcError("invalid", "readSubscriptionBatch: not an array of tuples",
-                       method="eth_call")
-    count = int.from_bytes(raw[_WORD:2 * _WORD], "big")
-    if len(raw) != 2 * _WORD + count * size:
-        raise RpcError("invalid", f"readSubscriptionBatch: {len(raw)} bytes for {count} items",
-                       method="eth_call")
-    body = raw[2 * _WORD:]
-    return [[body[i * size + w * _WORD:i * size + (w + 1) * _WORD]
-             for w in range(_SUBSCRIPTION_WORDS)] for i in range(count)]
-
-
-@functools.lru_cache(maxsize=4096)
-def _address(word: bytes) -> str:
-    # Owners, tokens and wallets repeat across subscriptions: checksum each once.
-    return to_checksum_address(word[12:])
-
-
-def _subscription(sub_id: int, words: list[bytes]) -> Subscription:
-    def number(i: int) -> int:
-        return int.from_bytes(words[i], "big")
-
-    return Subscription(
-        id=sub_id, owner=_address(words[0]), active_at=number(1), period=number(2),
-        frequency=number(3), redundancy=number(4), container_id=words[5], lazy=number(6) != 0,
-        verifier=_address(words[7]), payment_amount=number(8), payment_token=_address(words[9]),
-        wallet=_address(words[10]))
 
 
 # --- the actor ------------------------------------------------------------------------
@@ -235,7 +132,7 @@ class SubscriptionPollerActor(SupervisedActor):
         if batch_size < 1 or trail_head_blocks < 0 or starting_sub_id < 0:
             raise ValueError("batch_size must be >= 1, trail_head_blocks and "
                              "starting_sub_id >= 0")
-        self._chain = _ChainReads(rpc, coordinator_address, reader_address)
+        self._chain = CoordinatorReader(rpc, coordinator_address, reader_address)
         self._rpc = rpc
         self._db = db
         self._consumer = consumer
@@ -555,7 +452,8 @@ class SubscriptionPollerActor(SupervisedActor):
             return
         self._rewind()
 
-    def _apply(self, first: int, at: BlockRef, events: list[_Event], *, synced: bool) -> None:
+    def _apply(self, first: int, at: BlockRef, events: list[SubscriptionEvent], *,
+               synced: bool) -> None:
         """Tells what blocks ``first``..``at`` brought."""
         state = self.store.state()
         created = [e.sub_id for e in events if e.kind == "created"]
@@ -621,7 +519,7 @@ class SubscriptionPollerActor(SupervisedActor):
             raise RpcError("unavailable", f"block {number} not available: {exc.message}",
                            method="eth_getBlockByNumber") from exc
 
-    def _block_time(self, event: _Event, times: dict[int, int]) -> int:
+    def _block_time(self, event: SubscriptionEvent, times: dict[int, int]) -> int:
         if event.timestamp is not None:
             return event.timestamp
         if event.block not in times:
