@@ -36,7 +36,7 @@ import logging
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from typing import Any
 
 import msgspec
@@ -47,6 +47,15 @@ from actors.board import Board
 from actors.directory import ActorUnavailable
 from actors.router import ROUTER
 from node.chain import contracts
+from node.chain.claim_delivery import (
+    approval_key,
+    delivery_calldata,
+    delivery_key,
+    escrow_needed,
+    onchain_sub_id,
+    retry_delay,
+    wallet_keys_in_use,
+)
 from node.chain.container_ids import ContainerIdResolver
 from node.chain.delegation import ClaimPayload, DelegatedRequest, decode_payload, encode_payload
 from node.chain.due_work import (
@@ -92,6 +101,10 @@ from node.messages import (
 from node.store.base import JobStore
 from node.store.claim_store import Claim, ClaimStore, claim_key
 
+__all__ = ["CHAIN_CLIENT", "POLLER", "PRUNE_BATCH", "PRUNE_EVERY", "SCHEDULER", "WALLET",
+           "ChainSchedulerActor", "SchedulerStatus", "Tick", "delivery_key",
+           "wallet_keys_in_use"]
+
 log = logging.getLogger(__name__)
 
 SCHEDULER = "chain-scheduler"
@@ -100,20 +113,6 @@ POLLER = "chain-poller"  # the name actors.chain_system starts the subscription 
 CHAIN_CLIENT = "chain"  # the client key on-chain jobs are stored under
 PRUNE_EVERY = 600.0  # seconds between prune runs
 PRUNE_BATCH = 5000  # claims deleted per run at most (a backlog goes over several runs)
-
-
-def delivery_key(claim: str, attempt: int) -> str:
-    """The wallet key of a claim's delivery attempt (its approval adds ``/approve``)."""
-    return f"{claim}/{attempt}"
-
-
-def wallet_keys_in_use(claims: ClaimStore, tx_keys: Iterable[str]) -> set[str]:
-    """The wallet keys among ``tx_keys`` that belong to an open claim: a restarted
-    scheduler sends them again, and must get the stored outcome back rather than a
-    second transaction, so the wallet keeps them whatever their age. A settled claim
-    never sends again, and its retries use new keys."""
-    open_keys = claims.open_keys()
-    return {key for key in tx_keys if key.split("/", 1)[0] in open_keys}
 
 
 class Tick(msgspec.Struct, frozen=True, tag=True):
@@ -477,9 +476,7 @@ class ChainSchedulerActor(SupervisedActor):
         except OutputEncodingError as exc:
             self._retry(claim, f"container {result.container} output cannot be encoded: {exc}")
             return
-        calldata = self._calldata(claim, payload.delegated, encoded)
-        if calldata is None:
-            return
+        calldata = delivery_calldata(claim, payload.delegated, encoded, self._node_wallet)
         tx_key = delivery_key(claim.key, claim.attempts)
         claim = msgspec.structs.replace(
             claim, state="delivering",
@@ -499,7 +496,7 @@ class ChainSchedulerActor(SupervisedActor):
             # Proof subscriptions lock the node's stake from its payment wallet: approve the
             # node account for the payment first; the delivery follows once that is mined.
             token, amount = escrow
-            approve_key = f"{tx_key}/approve"
+            approve_key = approval_key(tx_key)
             self._approvals[approve_key] = claim.key
             try:
                 self.ctx.directory.tell(WALLET, SendTransaction(
@@ -517,13 +514,10 @@ class ChainSchedulerActor(SupervisedActor):
         if delegated is not None:
             sub: Subscription | None = delegated.subscription
         else:
-            sub_id = claim.sub_key.removeprefix("sub:")
-            tracked = self._tracked.get(int(sub_id)) if sub_id.isdigit() else None
+            sub_id = onchain_sub_id(claim.sub_key)
+            tracked = self._tracked.get(sub_id) if sub_id is not None else None
             sub = tracked.sub if tracked is not None else None
-        if sub is None or not sub.requires_proof or not sub.paid \
-                or self._node_wallet == ZERO_ADDRESS:
-            return None
-        return sub.payment_token, sub.payment_amount
+        return escrow_needed(sub, self._node_wallet)
 
     def _approval_outcome(self, outcome: TransactionOutcome) -> None:
         key = self._approvals.pop(outcome.key)
@@ -539,18 +533,6 @@ class ChainSchedulerActor(SupervisedActor):
             return
         self._by_tx[payload.tx_key] = claim.key
         self._send(claim, payload.calldata, payload.tx_key)
-
-    def _calldata(self, claim: Claim, delegated: DelegatedRequest | None,
-                  encoded: tuple[bytes, bytes, bytes]) -> bytes | None:
-        inp, out, proof = encoded
-        if delegated is not None:
-            d = delegated
-            return contracts.Coordinator.encode_deliver_compute_delegatee(
-                d.nonce, d.expiry, d.subscription, d.v, d.r, d.s, claim.interval,
-                inp, out, proof, self._node_wallet)
-        sub_id = int(claim.sub_key.removeprefix("sub:"))
-        return contracts.Coordinator.encode_deliver_compute(
-            sub_id, claim.interval, inp, out, proof, self._node_wallet)
 
     def _send(self, claim: Claim, calldata: bytes, tx_key: str) -> None:
         try:
@@ -587,9 +569,9 @@ class ChainSchedulerActor(SupervisedActor):
             self._note_delivery(claim, Delivery(status="failed", tx_hash=outcome.tx_hash,
                                                 error=reason))
             self._settle(claim, "failed", reason)
-            sub_id = claim.sub_key.removeprefix("sub:")
-            if sub_id.isdigit():
-                self._untrack(int(sub_id), reason)
+            sub_id = onchain_sub_id(claim.sub_key)
+            if sub_id is not None:
+                self._untrack(sub_id, reason)
         elif action == "terminal_interval":
             self._note_delivery(claim, Delivery(status="failed", tx_hash=outcome.tx_hash,
                                                 error=reason))
@@ -607,7 +589,7 @@ class ChainSchedulerActor(SupervisedActor):
             self._note_delivery(claim, Delivery(status="failed", error=reason))
             self._settle(claim, "failed", reason)
             return
-        delay = self._retry_delay * (2 ** (claim.attempts - 1))
+        delay = retry_delay(self._retry_delay, claim.attempts)
         log.warning("interval will be retried",
                     extra={"claim": claim.key, "attempt": claim.attempts, "reason": reason,
                            "delay": delay})
@@ -653,8 +635,8 @@ class ChainSchedulerActor(SupervisedActor):
         self._open.pop(claim.key, None)
         if claim.job_id:
             self._by_job.pop(claim.job_id, None)
-        sub_id = claim.sub_key.removeprefix("sub:")
-        tracked = self._tracked.get(int(sub_id)) if sub_id.isdigit() else None
+        sub_id = onchain_sub_id(claim.sub_key)
+        tracked = self._tracked.get(sub_id) if sub_id is not None else None
         if tracked is not None:
             self._complete_if_done(tracked, final)
 
