@@ -28,6 +28,10 @@ The poller never judges subscriptions (the consumer runs the guardian), so one
 the node rejects cannot hold up the ones after it. Retryable RPC failures back
 off exponentially (logged once per change of state); anything unexpected fails
 the actor, and its replacement resumes from the stored cursor.
+
+This module is the state machine only; what needs no actor lives in node.chain:
+the chain reads in ``coordinator_reader``, log decoding in ``coordinator_events``,
+the retry schedule in ``backoff``.
 """
 
 from __future__ import annotations
