@@ -17,6 +17,11 @@ terminal for the subscription (stop tracking), terminal for the interval (skip
 it), or worth retrying later (e.g. SubscriptionNotActive while the chain
 catches up).
 
+This actor holds the state and does the talking; the decisions are pure and live in
+``node.chain``: ``due_work`` (when an interval is due, what to read for it, what the
+answers mean), ``fulfilment_counts``, ``subscription_completion`` and
+``claim_delivery`` (wallet keys, calldata, escrow approval, retry delay).
+
 Completed subscriptions leave tracking: the rule, and why forgetting them changes
 no decision, is in ``node.chain.subscription_completion``. On completion the
 subscription is untracked, its claims get ``closes_at`` and the poller is told
