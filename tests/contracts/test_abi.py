@@ -4,6 +4,8 @@ v1.1.0 contracts (shared/spec/abi), with the selectors the spec lists."""
 from __future__ import annotations
 
 import json
+import os
+import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +15,23 @@ from eth_utils.crypto import keccak
 
 from node.chain.deployment import load_artifact
 
-SPEC_ABI_DIR = Path(__file__).resolve().parents[2].parent / "shared" / "spec" / "abi"
+REPO = Path(__file__).resolve().parents[2]
+
+
+def _spec_abi_dir() -> Path:
+    """shared/spec/abi: named by INFERNET_SPEC_DIR, or beside the repository, or beside the
+    local repository this one was cloned from (a CI-style clone in a temp folder)."""
+    candidates = [Path(os.environ["INFERNET_SPEC_DIR"]) / "abi"] \
+        if os.environ.get("INFERNET_SPEC_DIR") else []
+    candidates.append(REPO.parent / "shared" / "spec" / "abi")
+    origin = subprocess.run(["git", "-C", str(REPO), "config", "--get", "remote.origin.url"],
+                            capture_output=True, text=True, check=False).stdout.strip()
+    if origin and Path(origin).is_dir():
+        candidates.append(Path(origin).resolve().parent / "shared" / "spec" / "abi")
+    return next((c for c in candidates if c.is_dir()), candidates[0])
+
+
+SPEC_ABI_DIR = _spec_abi_dir()
 
 # spec contract -> our artifact presenting its interface
 IMPLEMENTED_BY = {
@@ -80,7 +98,8 @@ def _entries(abi: list[dict[str, Any]]) -> set[tuple[Any, ...]]:
 def _spec(name: str) -> dict[str, Any]:
     path = SPEC_ABI_DIR / f"{name}.json"
     if not path.exists():
-        pytest.fail(f"spec ABI {path} missing: shared/ must sit beside the repository")
+        pytest.fail(f"spec ABI {path} missing: shared/ must sit beside the repository "
+                    "(or set INFERNET_SPEC_DIR to shared/spec)")
     return dict(json.loads(path.read_text()))
 
 
